@@ -1,0 +1,51 @@
+# kafkaio developer entry points. Every target sets up what it needs itself.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: all venv generate check-generated lint typecheck test test-unit demo clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+		{ echo "kafkaio needs Python 3.10+ as $(PYTHON)"; exit 1; }
+	@command -v java >/dev/null || { echo "JDK 17+ is needed to run the local Kafka broker (apt-get install openjdk-17-jdk-headless)"; exit 1; }
+	@command -v mvn >/dev/null || { echo "Maven is needed to fetch Apache Kafka's jars (apt-get install maven)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Regenerate the protocol messages and the error table from the pinned Kafka release.
+generate: $(STAMP)
+	$(PY) tools/generate_protocol.py
+	$(PY) tools/generate_errors.py
+
+check-generated: $(STAMP)
+	$(PY) tools/generate_protocol.py --check
+	$(PY) tools/generate_errors.py --check
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests tools examples
+	$(VENV)/bin/ruff format --check src tests tools examples
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+# The full suite: generated-code drift, lint, types, unit tests and the real-broker tests
+# (the pytest plugin starts Apache Kafka on loopback itself).
+test: check-generated lint typecheck
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+test-unit: $(STAMP)
+	$(VENV)/bin/pytest -q -m "not kafka"
+
+demo: $(STAMP)
+	$(PY) examples/cluster_demo.py
+
+clean:
+	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache
