@@ -12,19 +12,27 @@ import logging
 import sys
 import uuid
 
-from kafkaio.cluster import ClusterClient
+from kafkaio.cluster import ClusterClient, TopicPartition
 from kafkaio.errors import raise_for_code
-from kafkaio.protocol.messages import CreatableTopic, CreateTopicsRequest, CreateTopicsResponse
+from kafkaio.protocol.messages.create_topics import (
+    CreatableTopic,
+    CreateTopicsRequest,
+    CreateTopicsResponse,
+)
 from kafkaio.testing import KafkaCluster
 
 
 async def run(bootstrap_servers: str) -> None:
-    async with ClusterClient(bootstrap_servers=bootstrap_servers, client_id="kafkaio-demo") as client:
+    async with ClusterClient(
+        bootstrap_servers=bootstrap_servers, client_id="kafkaio-demo"
+    ) as client:
         release = ".".join(map(str, client.api_version or ()))
         print(f"bootstrapped from {bootstrap_servers}; broker release detected: {release}")
         for broker in client.cluster.brokers():
             print(f"  broker {broker.node_id} at {broker.host}:{broker.port} rack={broker.rack}")
-        print(f"  cluster id {client.cluster.cluster_id}, controller {client.cluster.controller_id}")
+        print(
+            f"  cluster id {client.cluster.cluster_id}, controller {client.cluster.controller_id}"
+        )
 
         topic = f"kafkaio-demo-{uuid.uuid4().hex[:8]}"
         request = CreateTopicsRequest(
@@ -35,13 +43,13 @@ async def run(bootstrap_servers: str) -> None:
         assert isinstance(response, CreateTopicsResponse)
         for result in response.topics:
             raise_for_code(result.error_code, result.error_message)
-            print(f"created topic {result.name!r} (id {result.topic_id}) with {result.num_partitions} partitions")
+            print(
+                f"created topic {result.name!r} (id {result.topic_id}) with {result.num_partitions} partitions"
+            )
 
         partitions = await client.partitions_for(topic)
         print(f"metadata now lists {topic!r} with partitions {sorted(partitions)}")
         for partition in sorted(partitions):
-            from kafkaio.cluster import TopicPartition
-
             leader = client.leader_for(TopicPartition(topic, partition))
             print(f"  partition {partition}: leader broker {leader}")
 
