@@ -17,7 +17,17 @@ ROOT = Path(__file__).resolve().parents[2]
 def dist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--sdist", "--wheel", "--outdir", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--no-isolation",
+            "--sdist",
+            "--wheel",
+            "--outdir",
+            str(out),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
     )
@@ -32,7 +42,9 @@ def test_wheel_carries_generated_protocol_and_py_typed(dist_dir: Path) -> None:
     assert "kafkaio/protocol/messages/metadata.py" in names
     assert "kafkaio/protocol/messages/produce.py" in names
     assert "kafkaio/errors/_codes.py" in names
-    generated = [n for n in names if n.startswith("kafkaio/protocol/messages/") and n.endswith(".py")]
+    generated = [
+        n for n in names if n.startswith("kafkaio/protocol/messages/") and n.endswith(".py")
+    ]
     # One module per API key plus the package's __init__.
     assert len(generated) > 80
 
