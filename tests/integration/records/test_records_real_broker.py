@@ -276,9 +276,17 @@ async def test_decodes_java_transactions_and_commit_markers(
         "linger.ms=5",
         jvm_args=["-Xmx256m"],
     )
+    # EndTxn returns before the coordinator has written the markers to the partition, so
+    # the last COMMIT marker can appear a moment after the tool exits.
     conn = await _connect(kafka_cluster)
     try:
-        batches = await _fetch_all(conn, topic)
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:
+            batches = await _fetch_all(conn, topic)
+            if batches and batches[-1].is_control:
+                break
+            assert asyncio.get_running_loop().time() < deadline, "no COMMIT marker after 30 s"
+            await asyncio.sleep(0.2)
     finally:
         await conn.aclose()
     data_batches = [b for b in batches if not b.is_control]
