@@ -28,6 +28,8 @@ generate: $(STAMP)
 check-generated: $(STAMP)
 	$(PY) tools/generate_protocol.py --check
 	$(PY) tools/generate_errors.py --check
+	$(PY) tools/golden/generate_golden.py --check
+	$(PY) tools/golden_records/golden.py --check
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests tools examples
