@@ -1,0 +1,84 @@
+"""Idempotent producing while partition leaders are killed and restarted (3 nodes, RF 3)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from producer_helpers import read_partition
+
+from kafkaio.cluster import ClusterClient, TopicPartition
+from kafkaio.producer import Producer, RecordMetadata
+from kafkaio.testing.pytest_plugin import unique_topic_name
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+log = logging.getLogger(__name__)
+PARTITIONS = 3
+
+
+async def test_leader_killed_and_restarted_every_acked_record_exactly_once_in_order(
+    kafka_cluster_3: Any,
+) -> None:
+    cluster = kafka_cluster_3
+    topic = unique_topic_name("failover")
+    await asyncio.to_thread(cluster.create_topic, topic, PARTITIONS, 3, {"min.insync.replicas": 2})
+    sent: dict[int, list[tuple[bytes, asyncio.Future[RecordMetadata]]]] = {
+        p: [] for p in range(PARTITIONS)
+    }
+    stop = asyncio.Event()
+
+    async with Producer(
+        bootstrap_servers=cluster.bootstrap_servers,
+        linger_ms=2,
+        batch_size=4096,
+        request_timeout_ms=5_000,
+        delivery_timeout_ms=120_000,
+        retry_backoff_ms=50,
+        metadata_max_age_ms=5_000,
+    ) as producer:
+
+        async def produce() -> None:
+            seq = 0
+            while not stop.is_set():
+                for p in range(PARTITIONS):
+                    value = b"%d:%08d" % (p, seq)
+                    sent[p].append((value, await producer.send(topic, value, partition=p)))
+                seq += 1
+                if seq % 50 == 0:
+                    await asyncio.sleep(0.005)
+
+        task = asyncio.create_task(produce())
+        await asyncio.sleep(2)
+        for round_ in range(2):
+            leader = producer.client.leader_for(TopicPartition(topic, round_ % PARTITIONS))
+            assert leader is not None
+            log.info("killing node %d (leader of partition %d)", leader, round_ % PARTITIONS)
+            await asyncio.to_thread(cluster.kill_node, leader)
+            await asyncio.sleep(4)
+            await asyncio.to_thread(cluster.start_node, leader)
+            await asyncio.sleep(3)
+        stop.set()
+        await task
+        await producer.flush(timeout=150)
+        metrics = producer.metrics()
+
+    acked: dict[int, list[bytes]] = {}
+    for p, items in sent.items():
+        assert all(f.done() for _, f in items), "no future may be left pending"
+        failed = [f.exception() for _, f in items if f.exception() is not None]
+        assert failed == [], f"partition {p}: {len(failed)} failed, e.g. {failed[:1]}"
+        acked[p] = [v for v, _ in items]
+        offsets = [f.result().offset for _, f in items if f.result().offset >= 0]
+        assert offsets == sorted(offsets)
+    log.info("sent %s records; producer metrics %s", {p: len(v) for p, v in acked.items()}, metrics)
+    assert metrics["retries"] > 0, "the leader kill should have forced retries"
+
+    async with ClusterClient(bootstrap_servers=cluster.bootstrap_servers) as client:
+        for p in range(PARTITIONS):
+            records = await read_partition(client, topic, p, len(acked[p]), timeout=60)
+            values = [r.value for r in records]
+            assert len(values) == len(set(values)), f"partition {p} holds duplicates"
+            assert values == acked[p], f"partition {p}: log differs from what was acknowledged"
