@@ -30,6 +30,7 @@ check-generated: $(STAMP)
 	$(PY) tools/generate_errors.py --check
 	$(PY) tools/golden/generate_golden.py --check
 	$(PY) tools/golden_records/golden.py --check
+	sh tools/golden_partitioner/run.sh --check
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests tools examples
@@ -51,3 +52,14 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache
+
+# Benchmarks against aiokafka, confluent-kafka, kafka-python and the Java perf tools (bench/).
+# The suite creates the peers' own virtualenv (.venv-bench/) and starts and stops the broker;
+# results go to bench/results/latest.{md,json} and PNG charts next to them.
+.PHONY: bench bench-quick
+
+bench: $(STAMP)
+	$(PY) -m bench run
+
+bench-quick: $(STAMP)
+	$(PY) -m bench run --quick
