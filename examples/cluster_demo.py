@@ -2,7 +2,8 @@
 
 Run with ``make demo``. Shows what exists so far: bootstrap, the broker's negotiated API
 versions, the brokers and topics in metadata, creating a topic through kafkaio's own
-generated CreateTopics request, and waiting for its partitions to appear.
+generated CreateTopics request, waiting for its partitions to appear, and producing keyed
+records with the idempotent producer.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import uuid
 
 from kafkaio.cluster import ClusterClient, TopicPartition
 from kafkaio.errors import raise_for_code
+from kafkaio.producer import Producer
 from kafkaio.protocol.messages.create_topics import (
     CreatableTopic,
     CreateTopicsRequest,
@@ -55,6 +57,24 @@ async def run(bootstrap_servers: str) -> None:
 
         all_metadata = await client.fetch_all_metadata()
         print(f"topics in the cluster: {sorted(all_metadata.topics(exclude_internal=True))}")
+
+    await produce(bootstrap_servers, topic)
+
+
+async def produce(bootstrap_servers: str, topic: str) -> None:
+    """Send keyed records with the idempotent producer and report where they landed."""
+    async with Producer(bootstrap_servers=bootstrap_servers, compression_type="lz4") as producer:
+        futures = [
+            await producer.send(topic, value=f"event {i}".encode(), key=f"user-{i % 10}".encode())
+            for i in range(1000)
+        ]
+        metadata = await asyncio.gather(*futures)
+        per_partition: dict[int, int] = {}
+        for md in metadata:
+            per_partition[md.partition] = per_partition.get(md.partition, 0) + 1
+        last = metadata[-1]
+        print(f"produced {len(metadata)} records (idempotent, lz4): per partition {per_partition}")
+        print(f"  last record at partition {last.partition} offset {last.offset}")
 
 
 def main() -> int:

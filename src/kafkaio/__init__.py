@@ -1,5 +1,33 @@
-"""kafkaio: an asyncio-native, typed Apache Kafka client."""
+"""kafkaio: an asyncio-native, typed Apache Kafka client.
+
+The public classes load on first use so that ``import kafkaio`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from kafkaio.cluster import ClusterClient, TopicPartition
+    from kafkaio.producer import Producer, RecordMetadata
+
+_EXPORTS = {
+    "ClusterClient": "kafkaio.cluster",
+    "Producer": "kafkaio.producer",
+    "RecordMetadata": "kafkaio.producer",
+    "TopicPartition": "kafkaio.cluster",
+}
+
+__all__ = ["ClusterClient", "Producer", "RecordMetadata", "TopicPartition", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kafkaio' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
