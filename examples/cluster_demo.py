@@ -1,9 +1,8 @@
-"""kafkaio demo: start a local Apache Kafka, then drive it with kafkaio's cluster client.
+"""kafkaio demo: start a local Apache Kafka, then drive it with kafkaio.
 
-Run with ``make demo``. Shows what exists so far: bootstrap, the broker's negotiated API
-versions, the brokers and topics in metadata, creating a topic through kafkaio's own
-generated CreateTopics request, waiting for its partitions to appear, and producing keyed
-records with the idempotent producer.
+Run with ``make demo``. Shows what exists so far: the cluster client's bootstrap and
+negotiated broker release, the brokers in metadata, creating a topic with the admin client,
+producing keyed records with the idempotent producer, and reading the end offsets back.
 """
 
 from __future__ import annotations
@@ -13,18 +12,13 @@ import logging
 import sys
 import uuid
 
+from kafkaio.admin import Admin, NewTopic, OffsetSpec
 from kafkaio.cluster import ClusterClient, TopicPartition
-from kafkaio.errors import raise_for_code
 from kafkaio.producer import Producer
-from kafkaio.protocol.messages.create_topics import (
-    CreatableTopic,
-    CreateTopicsRequest,
-    CreateTopicsResponse,
-)
 from kafkaio.testing import KafkaCluster
 
 
-async def run(bootstrap_servers: str) -> None:
+async def show_cluster(bootstrap_servers: str) -> None:
     async with ClusterClient(
         bootstrap_servers=bootstrap_servers, client_id="kafkaio-demo"
     ) as client:
@@ -36,29 +30,23 @@ async def run(bootstrap_servers: str) -> None:
             f"  cluster id {client.cluster.cluster_id}, controller {client.cluster.controller_id}"
         )
 
-        topic = f"kafkaio-demo-{uuid.uuid4().hex[:8]}"
-        request = CreateTopicsRequest(
-            topics=[CreatableTopic(name=topic, num_partitions=3, replication_factor=1)],
-            timeout_ms=30_000,
-        )
-        response = await client.send_routed(request)
-        assert isinstance(response, CreateTopicsResponse)
-        for result in response.topics:
-            raise_for_code(result.error_code, result.error_message)
-            print(
-                f"created topic {result.name!r} (id {result.topic_id}) with {result.num_partitions} partitions"
-            )
 
-        partitions = await client.partitions_for(topic)
-        print(f"metadata now lists {topic!r} with partitions {sorted(partitions)}")
-        for partition in sorted(partitions):
-            leader = client.leader_for(TopicPartition(topic, partition))
-            print(f"  partition {partition}: leader broker {leader}")
-
-        all_metadata = await client.fetch_all_metadata()
-        print(f"topics in the cluster: {sorted(all_metadata.topics(exclude_internal=True))}")
-
-    await produce(bootstrap_servers, topic)
+async def create_topic(admin: Admin, topic: str) -> None:
+    created = await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
+    created.raise_on_error()
+    # Brokers learn about a new topic a moment after the controller commits it.
+    for _ in range(100):
+        descriptions = await admin.describe_topics([topic])
+        description = descriptions[topic]
+        if description.error is None and all(p.leader is not None for p in description.partitions):
+            break
+        await asyncio.sleep(0.1)
+    descriptions.raise_on_error()
+    print(f"created topic {topic!r} (id {description.topic_id}):")
+    for p in description.partitions:
+        print(f"  partition {p.partition}: leader {p.leader}, replicas {p.replicas}")
+    listed = await admin.list_topics()
+    print(f"topics in the cluster: {sorted(listed)}")
 
 
 async def produce(bootstrap_servers: str, topic: str) -> None:
@@ -69,12 +57,21 @@ async def produce(bootstrap_servers: str, topic: str) -> None:
             for i in range(1000)
         ]
         metadata = await asyncio.gather(*futures)
-        per_partition: dict[int, int] = {}
-        for md in metadata:
-            per_partition[md.partition] = per_partition.get(md.partition, 0) + 1
-        last = metadata[-1]
-        print(f"produced {len(metadata)} records (idempotent, lz4): per partition {per_partition}")
-        print(f"  last record at partition {last.partition} offset {last.offset}")
+    per_partition: dict[int, int] = {}
+    for md in metadata:
+        per_partition[md.partition] = per_partition.get(md.partition, 0) + 1
+    print(f"produced {len(metadata)} records (idempotent, lz4): per partition {per_partition}")
+
+
+async def run(bootstrap_servers: str) -> None:
+    await show_cluster(bootstrap_servers)
+    topic = f"kafkaio-demo-{uuid.uuid4().hex[:8]}"
+    async with Admin(bootstrap_servers=bootstrap_servers) as admin:
+        await create_topic(admin, topic)
+        await produce(bootstrap_servers, topic)
+        tps = [TopicPartition(topic, p) for p in range(3)]
+        ends = await admin.list_offsets({tp: OffsetSpec.latest() for tp in tps})
+        print("end offsets read back:", {tp.partition: r.offset for tp, r in ends.items()})
 
 
 def main() -> int:

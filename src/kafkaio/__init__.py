@@ -11,17 +11,53 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0.dev0"
 
 if TYPE_CHECKING:
+    from kafkaio.admin import (
+        Admin,
+        AlterConfigOp,
+        ConfigResource,
+        NewPartitions,
+        NewTopic,
+        OffsetAndMetadata,
+        OffsetSpec,
+        ResultMap,
+    )
     from kafkaio.cluster import ClusterClient, TopicPartition
     from kafkaio.producer import Producer, RecordMetadata
 
+_ADMIN_NAMES = (
+    "Admin",
+    "AlterConfigOp",
+    "ConfigResource",
+    "NewPartitions",
+    "NewTopic",
+    "OffsetAndMetadata",
+    "OffsetSpec",
+    "ResultMap",
+)
+
 _EXPORTS = {
+    **dict.fromkeys(_ADMIN_NAMES, "kafkaio.admin"),
     "ClusterClient": "kafkaio.cluster",
     "Producer": "kafkaio.producer",
     "RecordMetadata": "kafkaio.producer",
     "TopicPartition": "kafkaio.cluster",
 }
 
-__all__ = ["ClusterClient", "Producer", "RecordMetadata", "TopicPartition", "__version__"]
+__all__ = [
+    "Admin",
+    "AlterConfigOp",
+    "ClusterClient",
+    "ConfigResource",
+    "NewPartitions",
+    "NewTopic",
+    "OffsetAndMetadata",
+    "OffsetSpec",
+    "Producer",
+    "RecordMetadata",
+    "ResultMap",
+    "TopicPartition",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:
