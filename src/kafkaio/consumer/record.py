@@ -1,0 +1,72 @@
+"""What the consumer hands to the application: :class:`ConsumerRecord`, offsets to commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from kafkaio.errors import KafkaError
+from kafkaio.records import TimestampType
+
+__all__ = [
+    "ConsumerRecord",
+    "OffsetAndMetadata",
+    "OffsetAndTimestamp",
+    "RecordDeserializationError",
+]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(slots=True)
+class ConsumerRecord(Generic[K, V]):
+    """One record read from a partition (not frozen: building millions must be cheap)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    """Milliseconds since the epoch (``-1`` when the producer set none)."""
+    timestamp_type: TimestampType
+    """``CREATE_TIME`` (set by the producer) or ``LOG_APPEND_TIME`` (set by the broker)."""
+    key: K
+    value: V
+    headers: tuple[tuple[str, bytes | None], ...]
+    """``(name, value)`` pairs in the order the producer wrote them."""
+    leader_epoch: int | None
+    """The partition leader epoch of the record's batch (``None`` if the broker has none)."""
+    serialized_key_size: int
+    """Bytes of the key as stored (``-1`` for a null key)."""
+    serialized_value_size: int
+    """Bytes of the value as stored (``-1`` for a null value)."""
+
+
+class OffsetAndMetadata(NamedTuple):
+    """An offset to commit (the next one to read), with optional metadata and leader epoch."""
+
+    offset: int
+    metadata: str = ""
+    leader_epoch: int | None = None
+
+
+class OffsetAndTimestamp(NamedTuple):
+    """Result of :meth:`~kafkaio.consumer.Consumer.offsets_for_times`."""
+
+    offset: int
+    timestamp: int
+    leader_epoch: int | None = None
+
+
+class RecordDeserializationError(KafkaError):
+    """A key or value deserializer failed; names the record (``seek`` past it to go on)."""
+
+    def __init__(self, topic: str, partition: int, offset: int, part: str, cause: Any) -> None:
+        super().__init__(
+            f"failed to deserialize the {part} of the record at offset {offset} of"
+            f" {topic}-{partition}: {cause!r}"
+        )
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.part = part
