@@ -2,7 +2,8 @@
 
 Run with ``make demo``. Shows what exists so far: the cluster client's bootstrap and
 negotiated broker release, the brokers in metadata, creating a topic with the admin client,
-producing keyed records with the idempotent producer, and reading the end offsets back.
+producing keyed records with the idempotent producer, reading the end offsets back, and
+consuming everything as a consumer-group member that commits its positions.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import uuid
 
 from kafkaio.admin import Admin, NewTopic, OffsetSpec
 from kafkaio.cluster import ClusterClient, TopicPartition
+from kafkaio.consumer import Consumer
 from kafkaio.producer import Producer
 from kafkaio.testing import KafkaCluster
 
@@ -72,6 +74,32 @@ async def run(bootstrap_servers: str) -> None:
         tps = [TopicPartition(topic, p) for p in range(3)]
         ends = await admin.list_offsets({tp: OffsetSpec.latest() for tp in tps})
         print("end offsets read back:", {tp.partition: r.offset for tp, r in ends.items()})
+        await consume(bootstrap_servers, topic, expected=sum(r.offset for r in ends.values()))
+        lag = await admin.consumer_group_lag(f"{topic}-readers")
+        print("group lag after the commit:", {tp.partition: i.lag for tp, i in lag.items()})
+
+
+async def consume(bootstrap_servers: str, topic: str, expected: int) -> None:
+    """Read everything back as a group member and commit the positions."""
+    async with Consumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=f"{topic}-readers",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    ) as consumer:
+        seen = 0
+        last_value = b""
+        while seen < expected:
+            batch = await consumer.getmany(timeout_ms=5_000)
+            if not batch:
+                break
+            for records in batch.values():
+                seen += len(records)
+                last_value = records[-1].value or b""
+        await consumer.commit()
+        print(f"consumed {seen} of {expected} records as group member {consumer.member_id}")
+        print(f"  e.g. {last_value.decode()!r}; committed positions for the group")
 
 
 def main() -> int:

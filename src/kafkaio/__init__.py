@@ -17,26 +17,44 @@ if TYPE_CHECKING:
         ConfigResource,
         NewPartitions,
         NewTopic,
-        OffsetAndMetadata,
         OffsetSpec,
         ResultMap,
     )
     from kafkaio.cluster import ClusterClient, TopicPartition
+    from kafkaio.consumer import (
+        Consumer,
+        ConsumerRebalanceListener,
+        ConsumerRecord,
+        OffsetAndTimestamp,
+        RecordDeserializationError,
+    )
     from kafkaio.producer import Producer, RecordMetadata
+    from kafkaio.structs import OffsetAndMetadata
 
 _ADMIN_NAMES = (
     "Admin",
     "AlterConfigOp",
     "ConfigResource",
+    "Consumer",
+    "ConsumerRebalanceListener",
+    "ConsumerRecord",
     "NewPartitions",
     "NewTopic",
-    "OffsetAndMetadata",
     "OffsetSpec",
     "ResultMap",
+)
+_CONSUMER_NAMES = (
+    "Consumer",
+    "ConsumerRebalanceListener",
+    "ConsumerRecord",
+    "OffsetAndTimestamp",
+    "RecordDeserializationError",
 )
 
 _EXPORTS = {
     **dict.fromkeys(_ADMIN_NAMES, "kafkaio.admin"),
+    **dict.fromkeys(_CONSUMER_NAMES, "kafkaio.consumer"),
+    "OffsetAndMetadata": "kafkaio.structs",
     "ClusterClient": "kafkaio.cluster",
     "Producer": "kafkaio.producer",
     "RecordMetadata": "kafkaio.producer",
@@ -48,11 +66,16 @@ __all__ = [
     "AlterConfigOp",
     "ClusterClient",
     "ConfigResource",
+    "Consumer",
+    "ConsumerRebalanceListener",
+    "ConsumerRecord",
     "NewPartitions",
     "NewTopic",
     "OffsetAndMetadata",
+    "OffsetAndTimestamp",
     "OffsetSpec",
     "Producer",
+    "RecordDeserializationError",
     "RecordMetadata",
     "ResultMap",
     "TopicPartition",

@@ -52,6 +52,7 @@ from kafkaio.protocol.messages import offset_fetch as _of
 from kafkaio.protocol.messages.consumer_group_describe import Assignment
 from kafkaio.protocol.messages.consumer_protocol_assignment import ConsumerProtocolAssignment
 from kafkaio.protocol.messages.leave_group import MemberIdentity
+from kafkaio.structs import OffsetAndMetadata
 
 __all__ = [
     "ConsumerGroupDescription",
@@ -175,15 +176,6 @@ class GroupResult:
 
     group_id: str
     error: KafkaError | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OffsetAndMetadata:
-    """A committed offset: the next offset to read, its leader epoch and metadata."""
-
-    offset: int
-    metadata: str | None = ""
-    leader_epoch: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

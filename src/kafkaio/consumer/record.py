@@ -7,6 +7,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from kafkaio.errors import KafkaError
 from kafkaio.records import TimestampType
+from kafkaio.structs import OffsetAndMetadata
 
 __all__ = [
     "ConsumerRecord",
@@ -40,14 +41,6 @@ class ConsumerRecord(Generic[K, V]):
     """Bytes of the key as stored (``-1`` for a null key)."""
     serialized_value_size: int
     """Bytes of the value as stored (``-1`` for a null value)."""
-
-
-class OffsetAndMetadata(NamedTuple):
-    """An offset to commit (the next one to read), with optional metadata and leader epoch."""
-
-    offset: int
-    metadata: str = ""
-    leader_epoch: int | None = None
 
 
 class OffsetAndTimestamp(NamedTuple):
