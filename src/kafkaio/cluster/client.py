@@ -22,6 +22,7 @@ from kafkaio.cluster.options import ClusterOptions
 from kafkaio.cluster.pool import BOOTSTRAP_NODE, ConnectionGroup, ConnectionPool, NodeKey
 from kafkaio.cluster.sync import MetadataSynchronizer
 from kafkaio.errors import (
+    AuthenticationError,
     CoordinatorNotAvailableError,
     IllegalStateError,
     InvalidTopicError,
@@ -40,6 +41,7 @@ from kafkaio.net.connection import (
     ConnectionConfig,
 )
 from kafkaio.net.releases import ReleaseTuple, infer_release
+from kafkaio.net.sasl import TokenProvider
 from kafkaio.protocol.api import Request, Response, RoutingKind
 from kafkaio.protocol.messages import MetadataRequest, MetadataResponse
 from kafkaio.protocol.messages.metadata import MetadataRequestTopic
@@ -92,6 +94,16 @@ class ClusterClient:
         api_version_caps: Mapping[str | int, int] | None = None,
         security_protocol: str = "PLAINTEXT",
         ssl_context: ssl.SSLContext | None = None,
+        ssl_cafile: str | None = None,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+        ssl_password: str | None = None,
+        ssl_check_hostname: bool = True,
+        ssl_crlfile: str | None = None,
+        sasl_mechanism: str = "PLAIN",
+        sasl_plain_username: str | None = None,
+        sasl_plain_password: str | None = None,
+        sasl_oauth_token_provider: TokenProvider | None = None,
         authenticator: Authenticator | None = None,
         allow_auto_create_topics: bool = True,
     ) -> None:
@@ -109,6 +121,16 @@ class ClusterClient:
             api_version_caps=api_version_caps,
             security_protocol=security_protocol,
             ssl_context=ssl_context,
+            ssl_cafile=ssl_cafile,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            ssl_password=ssl_password,
+            ssl_check_hostname=ssl_check_hostname,
+            ssl_crlfile=ssl_crlfile,
+            sasl_mechanism=sasl_mechanism,
+            sasl_plain_username=sasl_plain_username,
+            sasl_plain_password=sasl_plain_password,
+            sasl_oauth_token_provider=sasl_oauth_token_provider,
             authenticator=authenticator,
             allow_auto_create_topics=allow_auto_create_topics,
         )
@@ -127,6 +149,7 @@ class ClusterClient:
         self._options = options
         self._addresses = options.addresses
         idle = options.connections_max_idle_ms
+        ssl_context, authenticator = options.connection_security()
         self._conn_config = ConnectionConfig(
             client_id=options.client_id,
             request_timeout_ms=options.request_timeout_ms,
@@ -134,8 +157,8 @@ class ClusterClient:
             max_in_flight_requests_per_connection=options.max_in_flight_requests_per_connection,
             connections_max_idle_ms=None if idle < 0 else idle,
             security_protocol=options.protocol,
-            ssl_context=options.ssl_context,
-            authenticator=options.authenticator,
+            ssl_context=ssl_context,
+            authenticator=authenticator,
             version_caps=options.version_caps(),
         )
         self._cluster = ClusterMetadata()
@@ -207,6 +230,9 @@ class ClusterClient:
         for host, port in self._addresses:
             try:
                 conn, response = await self._bootstrap_from(host, port)
+            except AuthenticationError:
+                # Wrong credentials or untrusted TLS fail alike on every broker: say so now.
+                raise
             except KafkaError as exc:
                 log.info("bootstrap from %s:%d failed: %s", host, port, exc)
                 failures.append(f"{_fmt(host, port)}: {exc}")
@@ -454,13 +480,14 @@ class ClusterClient:
         """Whether a connection to ``node_id`` is (or could now be) established.
 
         Raises :class:`~kafkaio.errors.StaleMetadataError` for a node id unknown to the
-        metadata; a failed connection attempt returns ``False`` (the caller decides
-        whether to retry).
+        metadata and :class:`~kafkaio.errors.AuthenticationError` when authentication
+        (SASL or TLS) fails; another failed connection attempt returns ``False`` (the
+        caller decides whether to retry).
         """
         self._check_open()
         try:
             await self._connection(node_id, group)
-        except StaleMetadataError:
+        except (StaleMetadataError, AuthenticationError):
             raise
         except KafkaError as exc:
             log.info("node %s is not ready: %s", node_id, exc)
@@ -489,7 +516,7 @@ class ClusterClient:
         self._check_open()
         try:
             conn = await self._connection(node_id, group)
-        except StaleMetadataError:
+        except (StaleMetadataError, AuthenticationError):
             raise
         except KafkaError as exc:
             raise NodeNotReadyError(f"node {node_id} is not ready: {exc}") from exc
@@ -509,7 +536,7 @@ class ClusterClient:
         """
         try:
             conn = await self._connection(node_id, group)
-        except StaleMetadataError:
+        except (StaleMetadataError, AuthenticationError):
             raise
         except KafkaError as exc:
             raise NodeNotReadyError(f"node {node_id} is not ready: {exc}") from exc
@@ -574,7 +601,7 @@ class ClusterClient:
         else:
             try:
                 conn = await self._connection(node_id, ConnectionGroup.DEFAULT)
-            except StaleMetadataError:
+            except (StaleMetadataError, AuthenticationError):
                 raise
             except KafkaError as exc:
                 raise NodeNotReadyError(f"node {node_id} is not ready: {exc}") from exc

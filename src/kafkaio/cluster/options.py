@@ -19,10 +19,14 @@ from kafkaio.config import (
 from kafkaio.errors import ConfigurationError, UnrecognizedBrokerVersionError
 from kafkaio.net.connection import Authenticator, SecurityProtocol
 from kafkaio.net.releases import ReleaseTuple, release_caps
+from kafkaio.net.sasl import TokenProvider, build_authenticator, check_sasl_options
+from kafkaio.net.tls import build_ssl_context
 
 __all__ = ["DEFAULT_PORT", "ClusterOptions", "parse_bootstrap_servers"]
 
 DEFAULT_PORT = 9092
+_SECRET_OPTIONS = frozenset({"ssl_password", "sasl_plain_password"})
+_SSL_FILE_OPTIONS = ("ssl_cafile", "ssl_certfile", "ssl_keyfile", "ssl_crlfile")
 
 
 def parse_bootstrap_servers(value: Any) -> list[tuple[str, int]]:
@@ -126,6 +130,11 @@ def _parse_api_version(value: Any) -> ReleaseTuple | None:
     )
 
 
+def _check_secret(name: str, value: Any) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"option {name!r} must be a str, got {type(value).__name__}")
+
+
 def _parse_caps(value: Any) -> dict[int, int]:
     if value is None:
         return {}
@@ -155,7 +164,7 @@ def _parse_caps(value: Any) -> dict[int, int]:
     return caps
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class ClusterOptions:
     """Validated options of :class:`~kafkaio.cluster.ClusterClient`.
 
@@ -191,9 +200,32 @@ class ClusterOptions:
     security_protocol: str = "PLAINTEXT"
     """``PLAINTEXT``, ``SSL``, ``SASL_PLAINTEXT`` or ``SASL_SSL``."""
     ssl_context: ssl.SSLContext | None = None
-    """TLS settings for SSL / SASL_SSL; default ``ssl.create_default_context()``."""
+    """TLS settings for SSL / SASL_SSL (instead of the ``ssl_*`` file options); default:
+    built from those options, or ``ssl.create_default_context()`` without them."""
+    ssl_cafile: str | None = None
+    """PEM file of the CA certificates to trust (default: the system trust store)."""
+    ssl_certfile: str | None = None
+    """PEM client certificate (chain) for mutual TLS."""
+    ssl_keyfile: str | None = None
+    """PEM private key of ``ssl_certfile`` (omit if ``ssl_certfile`` contains it)."""
+    ssl_password: str | None = None
+    """Password of an encrypted ``ssl_keyfile``."""
+    ssl_check_hostname: bool = True
+    """Verify that the broker's certificate names the host connected to."""
+    ssl_crlfile: str | None = None
+    """PEM certificate revocation list to check the broker's certificate against."""
+    sasl_mechanism: str = "PLAIN"
+    """SASL_* only: ``PLAIN``, ``SCRAM-SHA-256``, ``SCRAM-SHA-512`` or ``OAUTHBEARER``."""
+    sasl_plain_username: str | None = None
+    """User name for PLAIN and SCRAM."""
+    sasl_plain_password: str | None = None
+    """Password for PLAIN and SCRAM (masked in ``repr``)."""
+    sasl_oauth_token_provider: TokenProvider | None = None
+    """OAUTHBEARER: an object with ``async token() -> str`` and optionally
+    ``extensions() -> Mapping[str, str]`` (see :class:`kafkaio.net.sasl.AbstractTokenProvider`)."""
     authenticator: Authenticator | None = None
-    """Runs on every new connection after ApiVersions (SASL); required for SASL_*."""
+    """A custom authenticator run on every new connection after ApiVersions; replaces
+    the ``sasl_*`` options."""
     allow_auto_create_topics: bool = True
     """Let Metadata requests auto-create topics (when the broker allows it)."""
 
@@ -236,11 +268,36 @@ class ClusterOptions:
                 "option 'authenticator' must have an async authenticate(connection) method"
             )
         check_bool("allow_auto_create_topics", self.allow_auto_create_topics)
+        for name in _SSL_FILE_OPTIONS:
+            check_optional_str(name, getattr(self, name))
+        _check_secret("ssl_password", self.ssl_password)
+        check_bool("ssl_check_hostname", self.ssl_check_hostname)
+        if self.ssl_context is not None:
+            given = [n for n in (*_SSL_FILE_OPTIONS, "ssl_password") if getattr(self, n)]
+            if given:
+                raise ConfigurationError(
+                    f"give either option 'ssl_context' or the file options {given}, not both"
+                )
         if SecurityProtocol(self.security_protocol).uses_sasl and self.authenticator is None:
-            raise ConfigurationError(
-                f"option 'security_protocol' is {self.security_protocol} but no SASL"
-                " authenticator is configured (option 'authenticator')"
-            )
+            try:
+                check_sasl_options(
+                    self.sasl_mechanism,
+                    self.sasl_plain_username,
+                    self.sasl_plain_password,
+                    self.sasl_oauth_token_provider,
+                )
+            except ConfigurationError as exc:
+                raise ConfigurationError(
+                    f"option 'security_protocol' is {self.security_protocol}: {exc}"
+                ) from None
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            text = "'***'" if f.name in _SECRET_OPTIONS and value is not None else repr(value)
+            shown.append(f"{f.name}={text}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> ClusterOptions:
@@ -269,6 +326,32 @@ class ClusterOptions:
     def protocol(self) -> SecurityProtocol:
         """``security_protocol`` as an enum."""
         return SecurityProtocol(self.security_protocol)
+
+    def connection_security(self) -> tuple[ssl.SSLContext | None, Authenticator | None]:
+        """The TLS context and SASL authenticator connections use (built anew each call).
+
+        Raises :class:`~kafkaio.errors.ConfigurationError` when a TLS file is unusable.
+        """
+        protocol = self.protocol
+        context = self.ssl_context
+        if protocol.uses_tls and context is None:
+            context = build_ssl_context(
+                cafile=self.ssl_cafile,
+                certfile=self.ssl_certfile,
+                keyfile=self.ssl_keyfile,
+                password=self.ssl_password,
+                check_hostname=self.ssl_check_hostname,
+                crlfile=self.ssl_crlfile,
+            )
+        authenticator = self.authenticator
+        if protocol.uses_sasl and authenticator is None:
+            authenticator = build_authenticator(
+                self.sasl_mechanism,
+                username=self.sasl_plain_username,
+                password=self.sasl_plain_password,
+                token_provider=self.sasl_oauth_token_provider,
+            )
+        return context, authenticator
 
     def version_caps(self) -> dict[int, int]:
         """Per-API caps from ``api_version`` and ``api_version_caps`` (the lower wins)."""

@@ -175,6 +175,15 @@ class KafkaConnectionError(RetriableError):
     """
 
 
+class SslError(AuthenticationError):
+    """The TLS handshake with a broker failed: untrusted certificate, hostname mismatch,
+    rejected client certificate, protocol mismatch. The message names the cause.
+
+    Not retriable (unlike :class:`KafkaConnectionError`): retrying with the same TLS
+    settings fails the same way.
+    """
+
+
 class NodeNotReadyError(RetriableError):
     """A request was addressed to a broker that has no usable connection yet."""
 

@@ -21,7 +21,12 @@ Design:
 * **Throttling** (KIP-219): a response with ``throttle_time_ms > 0`` delays further sends.
 * **Idle connections** (nothing in flight, no traffic for ``connections_max_idle_ms``) close.
 * **Security seam.** ``security_protocol`` PLAINTEXT or SSL (with an ``ssl.SSLContext``);
-  SASL plugs in as an :class:`Authenticator` run right after ApiVersions.
+  SASL plugs in as an :class:`Authenticator` run right after ApiVersions. TLS failures
+  raise :class:`~kafkaio.errors.SslError`. Re-authentication (KIP-368) runs through
+  :meth:`BrokerConnection.run_exclusive`: new requests of other tasks queue while the
+  SASL exchange is on the wire; requests already in flight complete normally (the broker
+  answers a connection's requests in order). SASL traffic does not count as activity for
+  the idle timer.
 """
 
 from __future__ import annotations
@@ -33,9 +38,9 @@ import enum
 import logging
 import ssl
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from kafkaio import __version__
 from kafkaio.errors import (
@@ -44,6 +49,7 @@ from kafkaio.errors import (
     KafkaError,
     ProtocolDecodeError,
     RequestTimedOutError,
+    SslError,
     UnsupportedVersionError,
     for_code,
 )
@@ -73,6 +79,9 @@ CLIENT_SOFTWARE_NAME = "kafkaio"
 _INT16 = struct.Struct(">h")
 _INT32 = struct.Struct(">i")
 _UNSUPPORTED_VERSION = 35
+# SaslHandshake and SaslAuthenticate: re-authentication traffic, not user activity.
+_SASL_API_KEYS = frozenset({17, 36})
+_T = TypeVar("_T")
 # Above this many buffered bytes a writer waits for the socket to catch up; below it,
 # writes just queue (a drain per small request would cost a loop iteration each).
 _DRAIN_THRESHOLD = 256 * 1024
@@ -203,6 +212,9 @@ class BrokerConnection:
         self._last_activity = 0.0
         self._idle_timer: asyncio.TimerHandle | None = None
         self._api_versions: BrokerApiVersions | None = None
+        # While set, only _gate_owner may write requests (re-authentication in progress).
+        self._gate: asyncio.Event | None = None
+        self._gate_owner: asyncio.Task[object] | None = None
 
     # ------------------------------------------------------------------ properties
 
@@ -283,6 +295,10 @@ class BrokerConnection:
         except asyncio.CancelledError:
             self.close(CloseReason.SETUP_FAILED)
             raise
+        except ssl.SSLError as exc:
+            tls_error = _ssl_error(exc, self)
+            self.close(CloseReason.SETUP_FAILED, tls_error)
+            raise tls_error from exc
         except (OSError, EOFError) as exc:
             error = KafkaConnectionError(f"{self.description}: cannot connect: {exc}")
             self.close(CloseReason.SETUP_FAILED, error)
@@ -408,15 +424,25 @@ class BrokerConnection:
         # Encode before taking a slot: an unencodable request fails alone, nothing written.
         frame = encode_request_frame(request, version, 0, self.config.client_id)
         loop = asyncio.get_running_loop()
-        delay = self._throttle_until - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        await self._slots.acquire()
-        try:
-            self._check_open()
-        except BaseException:
+        while True:
+            while self._gate_closed_for_caller():
+                assert self._gate is not None
+                await self._gate.wait()
+                self._check_open()
+            delay = self._throttle_until - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await self._slots.acquire()
+            try:
+                self._check_open()
+            except BaseException:
+                self._slots.release()
+                raise
+            if not self._gate_closed_for_caller():
+                break
+            # A re-authentication started while we waited: nothing may be written between
+            # its SASL requests, so queue again (no await from here to the write).
             self._slots.release()
-            raise
         correlation_id = self._next_correlation_id()
         _INT32.pack_into(frame, CORRELATION_ID_OFFSET, correlation_id)
         request_type = type(request)
@@ -436,7 +462,8 @@ class BrokerConnection:
         writer = self._writer
         assert writer is not None
         writer.write(frame)
-        self._last_activity = loop.time()
+        if request_type.API_KEY not in _SASL_API_KEYS:
+            self._last_activity = loop.time()
         if pending is None:
             self._slots.release()
         if log.isEnabledFor(logging.DEBUG):
@@ -465,6 +492,27 @@ class BrokerConnection:
         self._correlation_id = (self._correlation_id + 1) & 0x7FFFFFFF
         return self._correlation_id
 
+    def _gate_closed_for_caller(self) -> bool:
+        return self._gate is not None and asyncio.current_task() is not self._gate_owner
+
+    async def run_exclusive(self, operation: Callable[[], Awaitable[_T]]) -> _T:
+        """Await ``operation()`` with the connection reserved for the calling task.
+
+        Requests other tasks send meanwhile wait (unwritten) until it finishes; requests
+        already in flight complete normally. Used for SASL re-authentication (KIP-368),
+        during which the broker accepts nothing but the SASL exchange.
+        """
+        while self._gate is not None:
+            await self._gate.wait()
+        self._check_open()
+        gate = asyncio.Event()
+        self._gate, self._gate_owner = gate, asyncio.current_task()
+        try:
+            return await operation()
+        finally:
+            self._gate, self._gate_owner = None, None
+            gate.set()
+
     def _check_open(self) -> None:
         if self._closed:
             reason = self._close_reason.value if self._close_reason else "closed"
@@ -477,7 +525,9 @@ class BrokerConnection:
         try:
             while True:
                 payload = await read_frame(reader, self.config.max_response_size)
-                self._last_activity = loop.time()
+                oldest = self._in_flight[0] if self._in_flight else None
+                if oldest is None or oldest.request_type.API_KEY not in _SASL_API_KEYS:
+                    self._last_activity = loop.time()
                 self._handle_frame(payload)
                 if self._closed:
                     return
@@ -496,6 +546,14 @@ class BrokerConnection:
                 CloseReason.PROTOCOL_ERROR,
                 KafkaConnectionError(f"{self.description}: invalid data from the broker: {exc}"),
             )
+        except ssl.SSLError as exc:
+            error: KafkaError
+            if self._connected:
+                error = KafkaConnectionError(f"{self.description}: TLS error: {exc}")
+            else:
+                # E.g. TLS 1.3: the broker rejects our client certificate after the handshake.
+                error = _ssl_error(exc, self)
+            self.close(CloseReason.CONNECTION_LOST, error)
         except (ConnectionError, OSError) as exc:
             self.close(
                 CloseReason.CONNECTION_LOST,
@@ -626,6 +684,9 @@ class BrokerConnection:
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
+        if self._gate is not None:
+            # Requests queued behind a re-authentication now fail in _check_open.
+            self._gate.set()
         in_flight, self._in_flight = self._in_flight, collections.deque()
         for pending in in_flight:
             self._finish(pending)
@@ -685,6 +746,19 @@ def _fresh(error: KafkaError) -> KafkaError:
         return error
     clone.__cause__ = error.__cause__
     return clone
+
+
+def _ssl_error(exc: ssl.SSLError, conn: BrokerConnection) -> SslError:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        detail = str(exc.verify_message or exc.reason)
+        cause = f"the broker's certificate was rejected: {detail}"
+        if "mismatch" not in detail:
+            cause += " (is option 'ssl_cafile' the CA that signed it?)"
+    else:
+        cause = str(exc.reason or exc)
+        if "ALERT" in cause and "CERTIFICATE" in cause:
+            cause += " (the broker refused our client certificate or its absence)"
+    return SslError(f"{conn.description}: TLS handshake failed: {cause}")
 
 
 def _as_connection_error(exc: KafkaError, conn: BrokerConnection) -> KafkaError:

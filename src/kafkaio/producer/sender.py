@@ -26,6 +26,7 @@ from uuid import UUID
 
 from kafkaio.cluster import ClusterClient, TopicPartition
 from kafkaio.errors import (
+    AuthenticationError,
     KafkaConnectionError,
     KafkaError,
     KafkaTimeoutError,
@@ -393,9 +394,12 @@ class Sender:
             try:
                 response = await self._cluster.send(node, request, version=version)
             except KafkaError as exc:
-                # Nothing was written when the node could not be reached; otherwise the
-                # request's fate is unknown (timeout, broken connection).
-                written_unknown = not isinstance(exc, (NodeNotReadyError, StaleMetadataError))
+                # Nothing was written when the node could not be reached or refused our
+                # credentials; otherwise the request's fate is unknown (timeout, broken
+                # connection).
+                written_unknown = not isinstance(
+                    exc, (NodeNotReadyError, StaleMetadataError, AuthenticationError)
+                )
                 log.info("produce request to node %d failed: %s", node, exc)
                 self._cluster.force_metadata_update()
                 for batch in batches:

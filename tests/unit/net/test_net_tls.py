@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from _fakebroker import FakeBroker
 
-from kafkaio.errors import KafkaConnectionError
+from kafkaio.errors import SslError
 from kafkaio.net import BrokerConnection, ConnectionConfig, SecurityProtocol
 from kafkaio.protocol.messages import MetadataRequest, MetadataResponse
 
@@ -58,5 +58,5 @@ async def test_ssl_rejects_an_untrusted_certificate(certificate: tuple[Path, Pat
     async with FakeBroker(ssl_context=server_context(cert, key)) as broker:
         config = ConnectionConfig(security_protocol=SecurityProtocol.SSL, request_timeout_ms=3000)
         conn = BrokerConnection("127.0.0.1", broker.port, config=config)
-        with pytest.raises(KafkaConnectionError, match=r"CERTIFICATE_VERIFY_FAILED|certificate"):
+        with pytest.raises(SslError, match=r"CERTIFICATE_VERIFY_FAILED|certificate"):
             await conn.connect()
