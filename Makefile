@@ -33,8 +33,8 @@ check-generated: $(STAMP)
 	sh tools/golden_partitioner/run.sh --check
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests tools examples
-	$(VENV)/bin/ruff format --check src tests tools examples
+	$(VENV)/bin/ruff check src tests tools examples bench
+	$(VENV)/bin/ruff format --check src tests tools examples bench
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
