@@ -38,6 +38,7 @@ from kafkaio.errors import (
 from kafkaio.protocol.messages import FetchRequest, FetchResponse
 from kafkaio.protocol.messages.fetch import FetchPartition, FetchTopic, ForgottenTopic
 from kafkaio.records import ControlRecordType, Record, iter_batches
+from kafkaio.records.v2 import DefaultRecordBatch
 
 __all__ = ["CompletedFetch", "Fetcher", "FetcherMetrics", "parse_partition_data"]
 
@@ -94,7 +95,7 @@ class FetcherMetrics:
 class ParsedPartition:
     """Records of one partition of a fetch response, ready to hand out."""
 
-    batches: list[tuple[list[Record], int]]
+    batches: list[tuple[list[ConsumerRecord[Any, Any]], int]]
     """Per batch: its records at or after the fetch offset, and its leader epoch."""
     next_offset: int
     """Where to fetch next once every record was taken (skips control/aborted batches)."""
@@ -124,7 +125,8 @@ def parse_partition_data(
     ``aborted`` is the response's aborted-transactions list as ``(producer_id, first_offset)``.
     A transaction is aborted from its first offset up to its ABORT marker.
     """
-    out: list[tuple[list[Record], int]] = []
+    out: list[tuple[list[ConsumerRecord[Any, Any]], int]] = []
+    topic, partition = tp
     next_offset = fetch_offset
     pending = sorted((first, pid) for pid, first in aborted or ())
     heapq.heapify(pending)
@@ -150,7 +152,14 @@ def parse_partition_data(
             if batch.is_control:
                 next_offset = max(next_offset, batch.next_offset)
                 continue
-            records = batch.records()
+            epoch = batch.partition_leader_epoch
+            # Raw (not yet deserialized) records, built once: a plain _drain hands them out as is.
+            if isinstance(batch, DefaultRecordBatch):
+                records = batch.records_as(
+                    ConsumerRecord, topic, partition, epoch if epoch >= 0 else None
+                )
+            else:
+                records = [_from_record(tp, r, epoch) for r in batch.records()]
             if records and records[0].offset < fetch_offset:
                 records = [r for r in records if r.offset >= fetch_offset]
             if records:
@@ -163,6 +172,23 @@ def parse_partition_data(
             exc.offset = next_offset
         error = exc
     return ParsedPartition(out, next_offset, error, last_epoch)
+
+
+def _from_record(tp: TopicPartition, record: Record, epoch: int) -> ConsumerRecord[Any, Any]:
+    key, value = record.key, record.value
+    return ConsumerRecord(
+        tp.topic,
+        tp.partition,
+        record.offset,
+        record.timestamp,
+        record.timestamp_type,
+        key,
+        value,
+        record.headers,
+        epoch if epoch >= 0 else None,
+        -1 if key is None else len(key),
+        -1 if value is None else len(value),
+    )
 
 
 @dataclass
@@ -580,13 +606,11 @@ class Fetcher:
         self, completed: CompletedFetch, state: PartitionState, limit: int
     ) -> list[ConsumerRecord[Any, Any]]:
         tp = completed.tp
-        topic, partition = tp
         out: list[ConsumerRecord[Any, Any]] = []
         batches = completed.parsed.batches
         position = state.position
         assert position is not None
         plain = self._key_deserializer is None and self._value_deserializer is None
-        make = ConsumerRecord
         while completed.batch_index < len(batches) and len(out) < limit:
             records, raw_epoch = batches[completed.batch_index]
             epoch = raw_epoch if raw_epoch >= 0 else None
@@ -597,23 +621,8 @@ class Fetcher:
             end = min(n, i + limit - len(out))
             before = len(out)
             if plain:
-                for record in records[i:end]:
-                    key, value = record.key, record.value
-                    out.append(
-                        make(
-                            topic,
-                            partition,
-                            record.offset,
-                            record.timestamp,
-                            record.timestamp_type,
-                            key,
-                            value,
-                            record.headers,
-                            epoch,
-                            -1 if key is None else len(key),
-                            -1 if value is None else len(value),
-                        )
-                    )
+                # Parsed records are already ConsumerRecords with raw key and value.
+                out += records[i:end]
                 i = end
             else:
                 while i < end:
@@ -644,7 +653,7 @@ class Fetcher:
         return out
 
     def _make_record(
-        self, tp: TopicPartition, record: Record, epoch: int | None
+        self, tp: TopicPartition, record: ConsumerRecord[Any, Any], epoch: int | None
     ) -> ConsumerRecord[Any, Any]:
         key: Any = record.key
         value: Any = record.value

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Iterator, Sequence
-from typing import Final
+from collections.abc import Callable, Iterator, Sequence
+from typing import Final, TypeVar, overload
 
 from kafkaio.errors import ConfigurationError, CorruptRecordError, IllegalStateError
 from kafkaio.records._varint import (
@@ -87,6 +87,9 @@ _T = UVARINT_TABLE
 _TN = UVARINT_TABLE_SIZE
 _new_tuple = tuple.__new__  # builds NamedTuples without their Python-level __new__
 _join = b"".join
+_R = TypeVar("_R")
+# Zigzag decoding of every 1- and 2-byte varint value: a tuple index beats the arithmetic.
+_ZIGZAG2: Final = tuple((n >> 1) ^ -(n & 1) for n in range(1 << 14))
 
 
 # -- encoding ----------------------------------------------------------------------------
@@ -766,6 +769,180 @@ def _decode_records(
     return out
 
 
+def _decode_rows(
+    data: bytes,
+    pos: int,
+    end: int,
+    count: int,
+    base_offset: int,
+    base_timestamp: int,
+    timestamp_type: TimestampType,
+    log_append_time: int | None,
+    make: Callable[..., _R],
+    topic: str,
+    partition: int,
+    leader_epoch: int | None,
+) -> list[_R]:
+    """Like :func:`_decode_records`, but builds each record with one call of ``make(topic,
+    partition, offset, timestamp, timestamp_type, key, value, headers, leader_epoch,
+    key_size, value_size)`` (sizes -1 for null); no intermediate :class:`Record`."""
+    if count < 0 or count > (end - pos) // _MIN_RECORD_BYTES:
+        raise ValueError(f"record count {count} does not fit in {end - pos} bytes")
+    out: list[_R] = []
+    add = out.append
+    slow = decode_uvarint
+    zz = _ZIGZAG2
+    # LOG_APPEND_TIME: every record gets the batch's time (the deltas are masked out).
+    ts_mask = -1
+    if log_append_time is not None:
+        base_timestamp = log_append_time
+        ts_mask = 0
+    for _ in range(count):
+        b = data[pos]
+        if b < 0x80:
+            length = zz[b]
+            pos += 1
+        elif data[pos + 1] < 0x80:
+            length = zz[(b & 0x7F) | (data[pos + 1] << 7)]
+            pos += 2
+        else:
+            n, pos = slow(data, pos, 5)
+            length = (n >> 1) ^ -(n & 1)
+        rec_end = pos + length
+        if length < _MIN_RECORD_BYTES - 1 or rec_end > end:
+            raise ValueError(f"record length {length} exceeds the {end - pos} bytes left")
+        pos += 1  # attributes
+        b = data[pos]
+        if b < 0x80:
+            ts_delta = zz[b]
+            pos += 1
+        elif data[pos + 1] < 0x80:
+            ts_delta = zz[(b & 0x7F) | (data[pos + 1] << 7)]
+            pos += 2
+        else:
+            n, pos = slow(data, pos, 10)
+            ts_delta = (n >> 1) ^ -(n & 1)
+        b = data[pos]
+        if b < 0x80:
+            offset_delta = zz[b]
+            pos += 1
+        elif data[pos + 1] < 0x80:
+            offset_delta = zz[(b & 0x7F) | (data[pos + 1] << 7)]
+            pos += 2
+        else:
+            n, pos = slow(data, pos, 5)
+            offset_delta = (n >> 1) ^ -(n & 1)
+        b = data[pos]
+        if b < 0x80:
+            n = b
+            pos += 1
+        elif data[pos + 1] < 0x80:
+            n = (b & 0x7F) | (data[pos + 1] << 7)
+            pos += 2
+        else:
+            n, pos = slow(data, pos, 5)
+        if n & 1:  # negative length: null (Kafka writes -1)
+            key = None
+            key_size = -1
+        else:
+            size = key_size = n >> 1
+            stop = pos + size
+            if stop > rec_end:
+                raise ValueError(f"record key of {size} bytes exceeds its record")
+            key = data[pos:stop]
+            pos = stop
+        b = data[pos]
+        if b < 0x80:
+            n = b
+            pos += 1
+        elif data[pos + 1] < 0x80:
+            n = (b & 0x7F) | (data[pos + 1] << 7)
+            pos += 2
+        else:
+            n, pos = slow(data, pos, 5)
+        if n & 1:  # negative length: null (Kafka writes -1)
+            value = None
+            value_size = -1
+        else:
+            size = value_size = n >> 1
+            stop = pos + size
+            if stop > rec_end:
+                raise ValueError(f"record value of {size} bytes exceeds its record")
+            value = data[pos:stop]
+            pos = stop
+        b = data[pos]
+        if b < 0x80:
+            n = b
+            pos += 1
+        elif data[pos + 1] < 0x80:
+            n = (b & 0x7F) | (data[pos + 1] << 7)
+            pos += 2
+        else:
+            n, pos = slow(data, pos, 5)
+        if n == 0:
+            headers: tuple[Header, ...] = ()
+        else:
+            hcount = (n >> 1) ^ -(n & 1)
+            if hcount < 0 or hcount * 2 > rec_end - pos:
+                raise ValueError(f"header count {hcount} does not fit in its record")
+            hlist: list[Header] = []
+            for _ in range(hcount):
+                b = data[pos]
+                if b < 0x80:
+                    n = b
+                    pos += 1
+                elif data[pos + 1] < 0x80:
+                    n = (b & 0x7F) | (data[pos + 1] << 7)
+                    pos += 2
+                else:
+                    n, pos = slow(data, pos, 5)
+                size = (n >> 1) ^ -(n & 1)
+                stop = pos + size
+                if size < 0 or stop > rec_end:
+                    raise ValueError(f"invalid header key length {size}")
+                hkey = data[pos:stop].decode()
+                pos = stop
+                b = data[pos]
+                if b < 0x80:
+                    n = b
+                    pos += 1
+                elif data[pos + 1] < 0x80:
+                    n = (b & 0x7F) | (data[pos + 1] << 7)
+                    pos += 2
+                else:
+                    n, pos = slow(data, pos, 5)
+                size = (n >> 1) ^ -(n & 1)
+                if size < 0:
+                    hlist.append((hkey, None))
+                else:
+                    stop = pos + size
+                    if stop > rec_end:
+                        raise ValueError(f"header value of {size} bytes exceeds its record")
+                    hlist.append((hkey, data[pos:stop]))
+                    pos = stop
+            headers = tuple(hlist)
+        if pos != rec_end:
+            raise ValueError(f"record length mismatch: {rec_end - pos} bytes unaccounted for")
+        add(
+            make(
+                topic,
+                partition,
+                base_offset + offset_delta,
+                base_timestamp + (ts_delta & ts_mask),
+                timestamp_type,
+                key,
+                value,
+                headers,
+                leader_epoch,
+                key_size,
+                value_size,
+            )
+        )
+    if pos != end:
+        raise ValueError(f"{end - pos} bytes left after the last of {count} records")
+    return out
+
+
 def parse_control_record(offset: int, key: bytes | None, value: bytes | None) -> ControlRecord:
     """Decode a control record's key (version, type) and, for markers, its value."""
     if key is None or len(key) < 4:
@@ -972,7 +1149,47 @@ class DefaultRecordBatch:
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records())
 
-    def _decode(self) -> list[Record]:
+    def records_as(
+        self,
+        make: Callable[..., _R],
+        topic: str,
+        partition: int,
+        leader_epoch: int | None,
+    ) -> list[_R]:
+        """All records, each built by ``make(topic, partition, offset, timestamp,
+        timestamp_type, key, value, headers, leader_epoch, key_size, value_size)`` straight
+        from the bytes (sizes -1 for null); not cached.
+
+        The consumer's fast path: one object per record instead of a :class:`Record` plus a
+        copy. A cached :meth:`records` result is reused rather than decoded again.
+        """
+        recs = self._records
+        if recs is not None:
+            return [
+                make(
+                    topic,
+                    partition,
+                    r.offset,
+                    r.timestamp,
+                    r.timestamp_type,
+                    r.key,
+                    r.value,
+                    r.headers,
+                    leader_epoch,
+                    -1 if r.key is None else len(r.key),
+                    -1 if r.value is None else len(r.value),
+                )
+                for r in recs
+            ]
+        return self._decode((make, topic, partition, leader_epoch))
+
+    @overload
+    def _decode(self, row: None = None) -> list[Record]: ...
+    @overload
+    def _decode(self, row: tuple[Callable[..., _R], str, int, int | None]) -> list[_R]: ...
+    def _decode(
+        self, row: tuple[Callable[..., _R], str, int, int | None] | None = None
+    ) -> list[Record] | list[_R]:
         codec = self.attributes & ATTR_COMPRESSION_MASK
         log_append = self.max_timestamp if self.attributes & ATTR_TIMESTAMP_TYPE else None
         try:
@@ -986,6 +1203,18 @@ class DefaultRecordBatch:
                 pos, end = 0, len(data)
             else:
                 data, pos, end = self._data, self._start + HEADER_SIZE, self._end
+            if row is not None:
+                return _decode_rows(
+                    data,
+                    pos,
+                    end,
+                    self.record_count,
+                    self.base_offset,
+                    self.base_timestamp,
+                    self.timestamp_type,
+                    log_append,
+                    *row,
+                )
             return _decode_records(
                 data,
                 pos,
