@@ -10,13 +10,21 @@ from kafkaio.producer.partitioner import (
     partition_for_key,
 )
 from kafkaio.producer.producer import Producer
+from kafkaio.producer.transactions import (
+    ConsumerGroupMetadata,
+    TransactionAbortedError,
+    TransactionState,
+)
 
 __all__ = [
     "BuiltInPartitioner",
+    "ConsumerGroupMetadata",
     "Producer",
     "ProducerOptions",
     "RecordMetadata",
     "RoundRobinPartitioner",
+    "TransactionAbortedError",
+    "TransactionState",
     "murmur2",
     "partition_for_key",
 ]

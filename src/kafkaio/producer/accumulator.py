@@ -112,6 +112,7 @@ class ProducerBatch:
         "retry_at",
         "sealed",
         "tp",
+        "transactional",
     )
 
     def __init__(
@@ -147,6 +148,8 @@ class ProducerBatch:
         self.done = False
         self.sealed = False
         """A record did not fit: no more appends (the batch is full)."""
+        self.transactional = False
+        """Part of a transaction (the batch header's transactional flag)."""
 
     def __repr__(self) -> str:
         return (
@@ -197,7 +200,10 @@ class ProducerBatch:
             assert self.builder is not None
             if self.producer_id >= 0:
                 self.builder.set_producer_state(
-                    self.producer_id, self.producer_epoch, self.base_sequence or 0, False
+                    self.producer_id,
+                    self.producer_epoch,
+                    self.base_sequence or 0,
+                    self.transactional,
                 )
             self.data = self.builder.build()
             self.builder = None
@@ -220,6 +226,7 @@ class ProducerBatch:
             part.order = (*self.order, i)
             part.parent = self
             part.attempts = self.attempts
+            part.transactional = self.transactional
             builder = part.builder
             assert builder is not None
             for j, (record, entry) in enumerate(zip(records, entries, strict=True)):
@@ -412,6 +419,8 @@ class RecordAccumulator:
         self.flushing = 0
         self.closing = False
         self._drain_index: dict[int, int] = {}
+        self.transactional = False
+        """New batches belong to transactions (set by a transactional producer)."""
         self.incomplete: set[ProducerBatch] = set()
         """Batches not yet done (queued or in flight): what ``flush`` waits for."""
         self._progress: asyncio.Event | None = None
@@ -448,6 +457,7 @@ class RecordAccumulator:
             ):
                 return False
         batch = ProducerBatch(tp, self.compression, self.batch_size, time.monotonic())
+        batch.transactional = self.transactional
         if not batch.try_append(timestamp_ms, key, value, headers, target, index, reserved):
             raise AssertionError("the first record of a batch is always accepted")
         batches.append(batch)
@@ -518,6 +528,23 @@ class RecordAccumulator:
                 event = self._progress = asyncio.Event()
             await event.wait()
             targets &= self.incomplete
+
+    def abort_undrained(self, exc: KafkaError) -> int:
+        """Fail queued batches that were never sent (aborting a transaction); returns how
+        many records. Batches sent before stay: their fate must be learnt from the broker."""
+        count = 0
+        for q in self.queues.values():
+            keep = [b for b in q.batches if b.attempts > 0]
+            if len(keep) == len(q.batches):
+                continue
+            for batch in q.batches:
+                if batch.attempts == 0:
+                    count += batch.record_count
+                    batch.fail(exc)
+                    self.deallocate(batch)
+            q.batches.clear()
+            q.batches.extend(keep)
+        return count
 
     def abort_all(self, exc: KafkaError) -> int:
         """Fail every queued (not in flight) batch with ``exc``; returns how many records."""

@@ -122,6 +122,11 @@ class ProducerOptions:
     """Turns a key into bytes; without one keys must be bytes (or None)."""
     value_serializer: Serializer | None = None
     """Turns a value into bytes; without one values must be bytes (or None)."""
+    transactional_id: str | None = None
+    """Enables transactions (``init_transactions``, ``begin_transaction``...); identifies the
+    producer across restarts so that a new instance fences the old one. Needs idempotence."""
+    transaction_timeout_ms: int = 60_000
+    """How long the coordinator lets a transaction stay open before aborting it."""
     cluster: ClusterOptions = dataclasses.field(default_factory=ClusterOptions)
     """Connection and metadata options (filled from the cluster keywords)."""
 
@@ -146,6 +151,16 @@ class ProducerOptions:
         )
         if self.enable_idempotence is not None:
             check_bool("enable_idempotence", self.enable_idempotence)
+        if self.transactional_id is not None and (
+            not isinstance(self.transactional_id, str) or not self.transactional_id
+        ):
+            raise TypeError(
+                "option 'transactional_id' must be a non-empty str or None,"
+                f" got {self.transactional_id!r}"
+            )
+        check_int(
+            "transaction_timeout_ms", self.transaction_timeout_ms, minimum=1, maximum=_INT32_MAX
+        )
         if self.delivery_timeout_ms < self.linger_ms + self.request_timeout_ms:
             raise ConfigurationError(
                 f"option 'delivery_timeout_ms' ({self.delivery_timeout_ms}) must be at least"
@@ -190,6 +205,17 @@ class ProducerOptions:
                 "max_in_flight_requests_per_connection must be at most"
                 f" {_MAX_IDEMPOTENT_IN_FLIGHT} (got {self.max_in_flight_requests_per_connection})"
             )
+        if self.transactional_id is not None:
+            if self.enable_idempotence is False:
+                raise ConfigurationError(
+                    f"option 'transactional_id' ({self.transactional_id!r}) requires idempotence,"
+                    " but enable_idempotence is False"
+                )
+            if conflicts:
+                raise ConfigurationError(
+                    f"option 'transactional_id' ({self.transactional_id!r}) requires idempotence,"
+                    " but " + "; ".join(conflicts)
+                )
         if self.enable_idempotence is True and conflicts:
             raise ConfigurationError(
                 "option 'enable_idempotence' is True but " + "; ".join(conflicts)
@@ -238,6 +264,11 @@ class ProducerOptions:
     def compression(self) -> CompressionType:
         """``compression_type`` as a codec id."""
         return parse_compression(self.compression_type)
+
+    @property
+    def transactional(self) -> bool:
+        """Whether ``transactional_id`` is set."""
+        return self.transactional_id is not None
 
     @property
     def idempotent(self) -> bool:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -12,6 +13,7 @@ from kafkaio.cluster import ClusterClient, TopicPartition
 from kafkaio.errors import (
     IllegalStateError,
     InvalidTopicError,
+    KafkaError,
     KafkaTimeoutError,
     MessageTooLargeError,
     ProducerClosedError,
@@ -27,7 +29,13 @@ from kafkaio.producer.metadata import RecordMetadata
 from kafkaio.producer.metrics import ProducerMetrics
 from kafkaio.producer.options import ProducerOptions, Serializer
 from kafkaio.producer.sender import Sender
+from kafkaio.producer.transactions import (
+    ConsumerGroupMetadata,
+    TransactionManager,
+    group_metadata_from,
+)
 from kafkaio.records import Header, record_size_upper_bound
+from kafkaio.structs import OffsetAndMetadata
 
 __all__ = ["Producer"]
 
@@ -77,6 +85,8 @@ class Producer:
         partitioner_ignore_keys: bool = False,
         key_serializer: Serializer | None = None,
         value_serializer: Serializer | None = None,
+        transactional_id: str | None = None,
+        transaction_timeout_ms: int = 60_000,
         **cluster_options: Any,
     ) -> None:
         options = dict(
@@ -100,6 +110,8 @@ class Producer:
             partitioner_ignore_keys=partitioner_ignore_keys,
             key_serializer=key_serializer,
             value_serializer=value_serializer,
+            transactional_id=transactional_id,
+            transaction_timeout_ms=transaction_timeout_ms,
         )
         options.update(cluster_options)
         self._options = ProducerOptions.from_kwargs(options)
@@ -119,6 +131,19 @@ class Producer:
         )
         self._partitioner = opts.make_partitioner(self._queue_sizes)
         self._sender = Sender(self._cluster, self._accumulator, opts, self._metrics)
+        self._txn: TransactionManager | None = None
+        if opts.transactional_id is not None:
+            self._accumulator.transactional = True
+            self._txn = self._sender.transactions = TransactionManager(
+                self._cluster,
+                self._sender.idempotence,
+                transactional_id=opts.transactional_id,
+                transaction_timeout_ms=opts.transaction_timeout_ms,
+                timeout=opts.max_block_ms / 1000,
+                backoff=opts.retry_backoff_ms / 1000,
+                backoff_max=max(opts.retry_backoff_max_ms, opts.retry_backoff_ms) / 1000,
+                wakeup=self._sender.wakeup,
+            )
         self._topic_cache: dict[str, tuple[object, int, list[int]]] = {}
         self._tps: dict[str, dict[int, TopicPartition]] = {}
         self._loop: asyncio.AbstractEventLoop  # set by start()
@@ -174,6 +199,8 @@ class Producer:
         self._closed = True
         self._usable = False
         try:
+            if self._started and self._txn is not None:
+                await self._abort_on_close(timeout)
             if self._started:
                 if timeout is None:
                     timeout = self._options.delivery_timeout_ms / 1000
@@ -351,6 +378,8 @@ class Producer:
         """
         if not self._usable:
             self._check_open()
+        if self._txn is not None:
+            self._txn.check_send()
         # Fast paths first: this runs once per record.
         if self._key_serializer is None and (key is None or type(key) is bytes):
             key_bytes = key
@@ -402,6 +431,8 @@ class Producer:
             pool.release(size)
             raise
         self._partitioner.on_append(topic, part, size)
+        if self._txn is not None:
+            self._txn.maybe_add_partition(self._tp(topic, part))
         if new_batch:
             # Let the sender run between batches even when the caller never blocks.
             await asyncio.sleep(0)
@@ -452,6 +483,8 @@ class Producer:
         before anything is enqueued.
         """
         self._check_open()
+        if self._txn is not None:
+            self._txn.check_send()
         n = len(values)
         if keys is not None and len(keys) != n:
             raise ValueError(f"keys has {len(keys)} items but values has {n}")
@@ -528,6 +561,8 @@ class Producer:
                 pool.release(size)
                 raise
             on_append(topic, part, size)
+            if self._txn is not None:
+                self._txn.maybe_add_partition(tp)
         return future
 
     async def flush(self, timeout: float | None = None) -> None:
@@ -545,6 +580,138 @@ class Producer:
             raise KafkaTimeoutError(f"flush() did not complete within {timeout} s") from None
         finally:
             acc.flushing -= 1
+
+    # ------------------------------------------------------------------ transactions
+
+    def _transactions(self) -> TransactionManager:
+        self._check_open()
+        if self._txn is None:
+            raise IllegalStateError(
+                "transactions need a transactional_id (Producer(transactional_id=...))"
+            )
+        return self._txn
+
+    async def init_transactions(self) -> None:
+        """Register the ``transactional_id`` with its coordinator (once, after start).
+
+        Fences any older producer with the same id and completes (aborts) the transaction
+        it left open. Raises :class:`~kafkaio.errors.KafkaTimeoutError` after
+        ``max_block_ms``; it may then be called again.
+        """
+        await self._transactions().init()
+
+    def begin_transaction(self) -> None:
+        """Start a transaction: records sent from now on are part of it."""
+        self._transactions().begin()
+
+    async def send_offsets_to_transaction(
+        self,
+        offsets: Mapping[TopicPartition, int | OffsetAndMetadata],
+        group_metadata: str | ConsumerGroupMetadata | Any,
+    ) -> None:
+        """Commit consumer offsets (the next offsets to read) as part of the transaction.
+
+        ``group_metadata`` is the group id, a :class:`ConsumerGroupMetadata`, or the group
+        :class:`~kafkaio.consumer.Consumer` itself (its member id and generation then let
+        the group coordinator reject a zombie member's commit).
+        """
+        txn = self._transactions()
+        await txn.send_offsets(offsets, group_metadata_from(group_metadata))
+
+    async def commit_transaction(self) -> None:
+        """Send every buffered record, then commit the transaction.
+
+        When a record of the transaction failed, raises its error: the transaction must
+        then be aborted. After a :class:`~kafkaio.errors.KafkaTimeoutError` the commit may
+        be retried.
+        """
+        txn = self._transactions()
+        txn.begin_commit()
+        acc = self._accumulator
+        acc.flushing += 1
+        self._sender.wakeup()
+        try:
+            await txn.wait_adds()
+            await acc.wait_all_done()
+        finally:
+            acc.flushing -= 1
+        txn.check_commit_possible()
+        try:
+            await txn.end(commit=True)
+        except KafkaTimeoutError:
+            raise
+        except Exception as exc:
+            if isinstance(exc, KafkaError):
+                txn.fail(exc)
+            raise
+
+    async def abort_transaction(self) -> None:
+        """Abort the transaction: records not yet sent fail with
+        :class:`~kafkaio.producer.transactions.TransactionAbortedError`; what was written
+        is never seen by ``read_committed`` consumers."""
+        txn = self._transactions()
+        txn.begin_abort()
+        error = txn.undrained_error
+        assert error is not None
+        acc = self._accumulator
+        acc.abort_undrained(error)
+        acc.flushing += 1
+        self._sender.wakeup()
+        try:
+            await txn.wait_adds()
+            await acc.wait_all_done()  # batches already sent must be answered first
+        finally:
+            acc.flushing -= 1
+        try:
+            await txn.end(commit=False)
+        except KafkaTimeoutError:
+            raise
+        except Exception as exc:
+            if isinstance(exc, KafkaError):
+                txn.fail(exc)
+            raise
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Producer]:
+        """``async with producer.transaction():`` begins a transaction, commits it when the
+        block succeeds and aborts it when the block (or the commit) raises."""
+        self.begin_transaction()
+        try:
+            yield self
+        except BaseException:
+            await self._abort_quietly()
+            raise
+        try:
+            await self.commit_transaction()
+        except KafkaError as exc:
+            if exc.txn_requires_abort or self._txn_state_abortable():
+                await self._abort_quietly()
+            raise
+
+    def _txn_state_abortable(self) -> bool:
+        return self._txn is not None and self._txn.state.name == "ABORTABLE_ERROR"
+
+    async def _abort_quietly(self) -> None:
+        txn = self._txn
+        if txn is None or txn.state.name not in ("IN_TRANSACTION", "ABORTABLE_ERROR", "ABORTING"):
+            return
+        try:
+            await self.abort_transaction()
+        except KafkaError as exc:
+            log.warning("could not abort the transaction: %s", exc)
+
+    async def _abort_on_close(self, timeout: float | None) -> None:
+        """stop() with an open transaction aborts it (best effort)."""
+        txn = self._txn
+        assert txn is not None
+        if txn.state.name not in ("IN_TRANSACTION", "ABORTABLE_ERROR", "ABORTING", "COMMITTING"):
+            return
+        if txn.state.name == "COMMITTING":
+            return  # a timed-out commit: let the coordinator decide (transaction timeout)
+        try:
+            await asyncio.wait_for(self._abort_quietly(), timeout)
+        except asyncio.TimeoutError:
+            log.warning("stop(): the open transaction was not aborted in time")
 
     def _queue_sizes(self, topic: str, partitions: Sequence[int]) -> list[int]:
         queues = self._accumulator.queues

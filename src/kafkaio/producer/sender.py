@@ -39,6 +39,7 @@ from kafkaio.producer.accumulator import PartitionQueue, ProducerBatch, RecordAc
 from kafkaio.producer.idempotence import IdempotenceState
 from kafkaio.producer.metrics import ProducerMetrics
 from kafkaio.producer.options import ProducerOptions
+from kafkaio.producer.transactions import PRODUCE_MAX_VERSION, TransactionManager
 from kafkaio.protocol.messages.produce import (
     PartitionProduceData,
     ProduceRequest,
@@ -98,6 +99,9 @@ class Sender:
         self._next_expiry_check = 0.0
         self._next_metadata_request = 0.0
         self._closed = False
+        self.transactions: TransactionManager | None = None
+        """Set by a transactional producer: gates which partitions may be sent, takes the
+        place of local epoch bumps and learns of failed batches."""
 
     @property
     def idempotence(self) -> IdempotenceState:
@@ -156,7 +160,12 @@ class Sender:
     async def _step(self, loop: asyncio.AbstractEventLoop) -> None:
         """One look at the accumulator, then wait for a wake-up or the next deadline."""
         self._wake.clear()
-        if self._idempotent and self._idem.current is None and self._acc.incomplete:
+        if (
+            self._idempotent
+            and self.transactions is None  # transactional: init_transactions() gets the id
+            and self._idem.current is None
+            and self._acc.incomplete
+        ):
             await self._init_producer_id()
             return
         now = loop.time()
@@ -261,6 +270,8 @@ class Sender:
                 self._cluster.force_metadata_update()
                 self._wake.set()
                 break
+            if self.transactions is not None:
+                version = min(version, PRODUCE_MAX_VERSION)  # transactions version 1
             if self._node_failures.pop(node, 0):
                 log.info("node %d is reachable again", node)
             batches = self._drain(node, loop.time())
@@ -284,6 +295,16 @@ class Sender:
             if not ready:
                 continue
             head = q.batches[0]
+            txn = self.transactions
+            if txn is not None and head.attempts == 0:
+                error = txn.undrained_error
+                if error is not None:
+                    q.batches.popleft()
+                    self._fail(head, error)
+                    continue
+                if q.tp not in txn.partitions:
+                    txn.maybe_add_partition(q.tp)  # sent once AddPartitionsToTxn succeeds
+                    continue
             if self._idempotent:
                 if q.in_flight and q.acked_under != q.producer:
                     # Until the broker holds state for our producer on this partition it
@@ -379,7 +400,9 @@ class Sender:
                 PartitionProduceData(index=batch.tp.partition, records=batch.data)
             )
         request = ProduceRequest(
-            transactional_id=None,
+            transactional_id=None
+            if self.transactions is None
+            else self.transactions.transactional_id,
             acks=self._acks,
             timeout_ms=self._opts.request_timeout_ms,
             topic_data=list(topics.values()),
@@ -545,6 +568,8 @@ class Sender:
                 ),
                 final=False,
             )
+            if self.transactions is not None:
+                self.transactions.on_batch_failed(batch_timeout_error(batch), had_sequence=True)
             self._retry(q, batch, now)
             return
         if (exc.retriable or ambiguous) and now - batch.created >= self._delivery_timeout:
@@ -575,6 +600,11 @@ class Sender:
             return
         # The broker has no state matching ours (e.g. it lost the producer's records):
         # nothing of this batch was written; resend it first under a new epoch.
+        if self.transactions is not None:
+            # The coordinator owns a transactional producer's epoch: the transaction must
+            # be aborted, and the abort bumps the epoch.
+            self._fail(batch, exc)
+            return
         log.info("%s: %s; bumping the producer epoch", q.tp, type(exc).__name__)
         q.resequence_from = seq if seq is not None else 0
         if self._idem.bump(q.producer):
@@ -585,6 +615,9 @@ class Sender:
         """``batch`` failed for good: later sequences of its partition need a new epoch."""
         seq = batch.base_sequence or 0
         q.resequence_from = seq if q.resequence_from is None else min(q.resequence_from, seq)
+        if self.transactions is not None:
+            self.transactions.epoch_bump_required = True
+            return
         if self._idem.bump(q.producer):
             self._metrics.epoch_bumps += 1
 
@@ -606,6 +639,8 @@ class Sender:
         self._metrics.errors += 1
         batch.fail(exc)
         self._acc.deallocate(batch)
+        if self.transactions is not None:
+            self.transactions.on_batch_failed(exc, had_sequence=batch.base_sequence is not None)
 
     # ------------------------------------------------------------------ expiry
 
@@ -633,11 +668,18 @@ class Sender:
                             KafkaTimeoutError(f"{error}; they may or may not have been written"),
                             final=False,
                         )
+                        if self.transactions is not None:
+                            self.transactions.on_batch_failed(error, had_sequence=True)
                     continue
                 q.batches.remove(batch)
                 self._fail(batch, error)
                 if self._idempotent and batch.base_sequence is not None:
                     self._break_chain(q, batch)
+
+
+def batch_timeout_error(batch: ProducerBatch) -> KafkaTimeoutError:
+    """The error a transaction records when one of its batches timed out."""
+    return KafkaTimeoutError(f"{batch.record_count} record(s) for {batch.tp} timed out")
 
 
 def _expired(batches: Iterable[ProducerBatch], now: float, limit: float) -> list[ProducerBatch]:
