@@ -608,165 +608,23 @@ def build_end_txn_marker(
 # -- reader ------------------------------------------------------------------------------
 
 
-def _decode_records(
-    data: bytes,
-    pos: int,
-    end: int,
-    count: int,
-    base_offset: int,
-    base_timestamp: int,
+def _as_record(
+    _topic: str,
+    _partition: int,
+    offset: int,
+    timestamp: int,
     timestamp_type: TimestampType,
-    log_append_time: int | None,
-) -> list[Record]:
-    """Decode ``count`` records from ``data[pos:end]``; raises IndexError/ValueError if malformed."""
-    if count < 0 or count > (end - pos) // _MIN_RECORD_BYTES:
-        raise ValueError(f"record count {count} does not fit in {end - pos} bytes")
-    out: list[Record] = []
-    add = out.append
-    slow = decode_uvarint
-    make = Record
-    # LOG_APPEND_TIME: every record gets the batch's time (the deltas are masked out).
-    ts_mask = -1
-    if log_append_time is not None:
-        base_timestamp = log_append_time
-        ts_mask = 0
-    for _ in range(count):
-        b = data[pos]
-        if b < 0x80:
-            n = b
-            pos += 1
-        elif data[pos + 1] < 0x80:
-            n = (b & 0x7F) | (data[pos + 1] << 7)
-            pos += 2
-        else:
-            n, pos = slow(data, pos, 5)
-        length = (n >> 1) ^ -(n & 1)
-        rec_end = pos + length
-        if length < _MIN_RECORD_BYTES - 1 or rec_end > end:
-            raise ValueError(f"record length {length} exceeds the {end - pos} bytes left")
-        pos += 1  # attributes
-        b = data[pos]
-        if b < 0x80:
-            n = b
-            pos += 1
-        elif data[pos + 1] < 0x80:
-            n = (b & 0x7F) | (data[pos + 1] << 7)
-            pos += 2
-        else:
-            n, pos = slow(data, pos, 10)
-        ts_delta = (n >> 1) ^ -(n & 1)
-        b = data[pos]
-        if b < 0x80:
-            n = b
-            pos += 1
-        elif data[pos + 1] < 0x80:
-            n = (b & 0x7F) | (data[pos + 1] << 7)
-            pos += 2
-        else:
-            n, pos = slow(data, pos, 5)
-        offset_delta = (n >> 1) ^ -(n & 1)
-        b = data[pos]
-        if b < 0x80:
-            n = b
-            pos += 1
-        elif data[pos + 1] < 0x80:
-            n = (b & 0x7F) | (data[pos + 1] << 7)
-            pos += 2
-        else:
-            n, pos = slow(data, pos, 5)
-        if n & 1:  # negative length: null (Kafka writes -1)
-            key = None
-        else:
-            size = n >> 1
-            stop = pos + size
-            if stop > rec_end:
-                raise ValueError(f"record key of {size} bytes exceeds its record")
-            key = data[pos:stop]
-            pos = stop
-        b = data[pos]
-        if b < 0x80:
-            n = b
-            pos += 1
-        elif data[pos + 1] < 0x80:
-            n = (b & 0x7F) | (data[pos + 1] << 7)
-            pos += 2
-        else:
-            n, pos = slow(data, pos, 5)
-        if n & 1:  # negative length: null (Kafka writes -1)
-            value = None
-        else:
-            size = n >> 1
-            stop = pos + size
-            if stop > rec_end:
-                raise ValueError(f"record value of {size} bytes exceeds its record")
-            value = data[pos:stop]
-            pos = stop
-        b = data[pos]
-        if b < 0x80:
-            n = b
-            pos += 1
-        elif data[pos + 1] < 0x80:
-            n = (b & 0x7F) | (data[pos + 1] << 7)
-            pos += 2
-        else:
-            n, pos = slow(data, pos, 5)
-        if n == 0:
-            headers: tuple[Header, ...] = ()
-        else:
-            hcount = (n >> 1) ^ -(n & 1)
-            if hcount < 0 or hcount * 2 > rec_end - pos:
-                raise ValueError(f"header count {hcount} does not fit in its record")
-            hlist: list[Header] = []
-            for _ in range(hcount):
-                b = data[pos]
-                if b < 0x80:
-                    n = b
-                    pos += 1
-                elif data[pos + 1] < 0x80:
-                    n = (b & 0x7F) | (data[pos + 1] << 7)
-                    pos += 2
-                else:
-                    n, pos = slow(data, pos, 5)
-                size = (n >> 1) ^ -(n & 1)
-                stop = pos + size
-                if size < 0 or stop > rec_end:
-                    raise ValueError(f"invalid header key length {size}")
-                hkey = data[pos:stop].decode()
-                pos = stop
-                b = data[pos]
-                if b < 0x80:
-                    n = b
-                    pos += 1
-                elif data[pos + 1] < 0x80:
-                    n = (b & 0x7F) | (data[pos + 1] << 7)
-                    pos += 2
-                else:
-                    n, pos = slow(data, pos, 5)
-                size = (n >> 1) ^ -(n & 1)
-                if size < 0:
-                    hlist.append((hkey, None))
-                else:
-                    stop = pos + size
-                    if stop > rec_end:
-                        raise ValueError(f"header value of {size} bytes exceeds its record")
-                    hlist.append((hkey, data[pos:stop]))
-                    pos = stop
-            headers = tuple(hlist)
-        if pos != rec_end:
-            raise ValueError(f"record length mismatch: {rec_end - pos} bytes unaccounted for")
-        add(
-            make(
-                base_offset + offset_delta,
-                base_timestamp + (ts_delta & ts_mask),
-                timestamp_type,
-                key,
-                value,
-                headers,
-            )
-        )
-    if pos != end:
-        raise ValueError(f"{end - pos} bytes left after the last of {count} records")
-    return out
+    key: bytes | None,
+    value: bytes | None,
+    headers: tuple[tuple[str, bytes], ...],
+    _leader_epoch: int | None,
+    _key_size: int,
+    _value_size: int,
+) -> Record:
+    return Record(offset, timestamp, timestamp_type, key, value, headers)
+
+
+_RECORD_ROW: tuple[Callable[..., Record], str, int, int | None] = (_as_record, "", -1, None)
 
 
 def _decode_rows(
@@ -783,9 +641,10 @@ def _decode_rows(
     partition: int,
     leader_epoch: int | None,
 ) -> list[_R]:
-    """Like :func:`_decode_records`, but builds each record with one call of ``make(topic,
-    partition, offset, timestamp, timestamp_type, key, value, headers, leader_epoch,
-    key_size, value_size)`` (sizes -1 for null); no intermediate :class:`Record`."""
+    """Decode ``count`` records from ``data[pos:end]``, each built by one call of
+    ``make(topic, partition, offset, timestamp, timestamp_type, key, value, headers,
+    leader_epoch, key_size, value_size)`` (sizes -1 for null); raises
+    IndexError/ValueError if malformed."""
     if count < 0 or count > (end - pos) // _MIN_RECORD_BYTES:
         raise ValueError(f"record count {count} does not fit in {end - pos} bytes")
     out: list[_R] = []
@@ -1203,19 +1062,9 @@ class DefaultRecordBatch:
                 pos, end = 0, len(data)
             else:
                 data, pos, end = self._data, self._start + HEADER_SIZE, self._end
-            if row is not None:
-                return _decode_rows(
-                    data,
-                    pos,
-                    end,
-                    self.record_count,
-                    self.base_offset,
-                    self.base_timestamp,
-                    self.timestamp_type,
-                    log_append,
-                    *row,
-                )
-            return _decode_records(
+            # records() goes through the same decoder as the consumer's fast path, with a
+            # row builder that makes plain Records.
+            return _decode_rows(
                 data,
                 pos,
                 end,
@@ -1224,6 +1073,7 @@ class DefaultRecordBatch:
                 self.base_timestamp,
                 self.timestamp_type,
                 log_append,
+                *(row if row is not None else _RECORD_ROW),
             )
         except CorruptRecordError as exc:
             raise self._corrupt(exc.reason) from None
