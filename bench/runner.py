@@ -145,20 +145,17 @@ def _source_revision() -> str:
 
 def _machine() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
-    try:
+    # /proc is Linux-only; elsewhere the machine description is just less detailed.
+    with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    except OSError:
-        pass
     mem_gib = 0.0
-    try:
+    with contextlib.suppress(OSError):
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):
                 mem_gib = int(line.split()[1]) / 1024 / 1024
-    except OSError:
-        pass
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),

@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 class _Interrupted(Exception):
-    pass
+    """SIGTERM/SIGINT turned into an exception so the foreground cluster stops cleanly."""
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:

@@ -6,6 +6,8 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from kafkaio.cluster import BrokerMetadata, ClusterMetadata, TopicPartition
 from kafkaio.consumer.fetch_session import FetchRequestData, PartitionFetchData
 from kafkaio.consumer.fetcher import Fetcher
@@ -119,12 +121,8 @@ async def test_leader_errors_back_off_and_refresh_metadata() -> None:
 async def test_authorization_errors_reach_the_application() -> None:
     fetcher, _subs, _client = setup()
     fetcher._handle_response(NODE, request(), response(error_code=29), {})
-    try:
+    with pytest.raises(TopicAuthorizationFailedError):
         fetcher.take(10)
-    except TopicAuthorizationFailedError:
-        pass
-    else:
-        raise AssertionError("expected TopicAuthorizationFailedError")
 
 
 async def test_diverging_epoch_seeks_back_to_where_the_logs_agree() -> None:
