@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 
 all: test
 
-$(STAMP): pyproject.toml
+# Re-installing also rebuilds the native extension (src/kafkaio/records/_native.c) in place.
+$(STAMP): pyproject.toml setup.py src/kafkaio/records/_native.c
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
 		{ echo "kafkaio needs Python 3.10+ as $(PYTHON)"; exit 1; }
 	@command -v java >/dev/null || { echo "JDK 17+ is needed to run the local Kafka broker (apt-get install openjdk-17-jdk-headless)"; exit 1; }
@@ -42,7 +43,10 @@ typecheck: $(STAMP)
 # The full suite: generated-code drift, lint, types, unit tests and the real-broker tests
 # (the pytest plugin starts Apache Kafka on loopback itself).
 test: check-generated lint typecheck
+	@$(PY) -c 'import kafkaio.records as r; assert r.IMPLEMENTATION == "native", "the native extension did not build"'
 	$(VENV)/bin/pytest -q -p no:cacheprovider
+	# The pure-Python reference path, which runs wherever the extension cannot be built.
+	KAFKAIO_NO_EXTENSIONS=1 $(VENV)/bin/pytest -q -p no:cacheprovider -m "not kafka" tests/unit/records tests/unit/consumer tests/unit/producer
 
 test-unit: $(STAMP)
 	$(VENV)/bin/pytest -q -m "not kafka"

@@ -47,6 +47,9 @@ def test_wheel_carries_generated_protocol_and_py_typed(dist_dir: Path) -> None:
     ]
     # One module per API key plus the package's __init__.
     assert len(generated) > 80
+    # The compiled record loops and their type stub.
+    assert "kafkaio/records/_native.pyi" in names
+    assert any(n.startswith("kafkaio/records/_native.") and n.endswith(".so") for n in names)
 
 
 def test_sdist_carries_sources_and_generators(dist_dir: Path) -> None:
@@ -55,4 +58,6 @@ def test_sdist_carries_sources_and_generators(dist_dir: Path) -> None:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     assert "src/kafkaio/py.typed" in names
     assert "tools/generate_protocol.py" in names
+    assert "src/kafkaio/records/_native.c" in names
+    assert "setup.py" in names
     assert "LICENSE" in names

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from kafkaio.errors import KafkaError
-from kafkaio.records import TimestampType
+from kafkaio.records import TimestampType, row_factory
 from kafkaio.structs import OffsetAndMetadata
 
 __all__ = [
@@ -41,6 +41,10 @@ class ConsumerRecord(Generic[K, V]):
     """Bytes of the key as stored (``-1`` for a null key)."""
     serialized_value_size: int
     """Bytes of the value as stored (``-1`` for a null value)."""
+
+
+CONSUMER_RECORD_ROW = row_factory(ConsumerRecord, [f.name for f in fields(ConsumerRecord)])
+"""Builds ConsumerRecords straight from the record decoder's rows (the consumer's fast path)."""
 
 
 class OffsetAndTimestamp(NamedTuple):

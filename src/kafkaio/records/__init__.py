@@ -17,17 +17,14 @@ Writing (a producer batch)::
         ...  # full: start a new batch (the first record always fits)
     payload = builder.build()
 
-The implementation behind :data:`RecordBatchBuilder` and :func:`iter_batches` is chosen at
-import: a native accelerator module (:data:`ACCELERATOR_MODULE`) when one is installed and
-``KAFKAIO_NO_EXTENSIONS`` is not set, else the pure-Python reference. None ships yet, so
-:data:`IMPLEMENTATION` is ``"python"``.
+The per-record loops (encoding a record into a batch, decoding a batch's records) run in a
+compiled extension, ``kafkaio.records._native``, built from ``_native.c`` at install time when a
+C compiler is there and used unless ``KAFKAIO_NO_EXTENSIONS`` is set; the pure-Python code in
+:mod:`kafkaio.records.v2` stays the reference it is tested against.
+:data:`IMPLEMENTATION` says which one runs.
 """
 
 from __future__ import annotations
-
-import importlib
-import importlib.util
-from typing import TYPE_CHECKING, Any
 
 from kafkaio.records import legacy as _legacy
 from kafkaio.records import reader as _reader
@@ -49,17 +46,17 @@ from kafkaio.records.compression import (
     compress,
     decompress,
 )
-from kafkaio.records.crc import crc32c, extensions_disabled
+from kafkaio.records.crc import crc32c
 from kafkaio.records.v2 import (
     DEFAULT_MAX_BATCH_BYTES,
     build_end_txn_marker,
     parse_control_record,
     record_size_upper_bound,
+    row_factory,
     with_producer_state,
 )
 
 __all__ = [
-    "ACCELERATOR_MODULE",
     "DEFAULT_MAX_BATCH_BYTES",
     "DEFAULT_MAX_DECOMPRESSED_BYTES",
     "IMPLEMENTATION",
@@ -83,37 +80,14 @@ __all__ = [
     "iter_batches",
     "parse_control_record",
     "record_size_upper_bound",
+    "row_factory",
     "with_producer_state",
 ]
 
-ACCELERATOR_MODULE = "kafkaio._accel.records"
-"""Where a native implementation would live: it must export ``RecordBatchBuilder`` (a
-:class:`BatchBuilderProtocol` class with the pure-Python constructor signature) and
-``iter_batches`` (a :class:`BatchReaderProtocol`)."""
-
 DefaultRecordBatch = _v2.DefaultRecordBatch
 LegacyRecordBatch = _legacy.LegacyRecordBatch
+RecordBatchBuilder = _v2.RecordBatchBuilder
+iter_batches = _reader.iter_batches
 
-
-def _load_accelerator() -> Any:
-    if extensions_disabled():
-        return None
-    try:
-        if importlib.util.find_spec(ACCELERATOR_MODULE) is None:
-            return None
-    except ModuleNotFoundError:  # the parent package is absent
-        return None
-    return importlib.import_module(ACCELERATOR_MODULE)
-
-
-_accel = _load_accelerator()
-
-if TYPE_CHECKING:
-    # Type checkers see the reference implementation; an accelerator must be a drop-in.
-    from kafkaio.records.reader import iter_batches
-    from kafkaio.records.v2 import RecordBatchBuilder
-else:
-    RecordBatchBuilder = _accel.RecordBatchBuilder if _accel is not None else _v2.RecordBatchBuilder
-    iter_batches = _accel.iter_batches if _accel is not None else _reader.iter_batches
-IMPLEMENTATION = "native" if _accel is not None else "python"
-"""``"python"`` (the reference) or ``"native"``."""
+IMPLEMENTATION = "native" if _v2.NATIVE else "python"
+"""``"native"`` when the compiled record encoder/decoder is in use, else ``"python"``."""

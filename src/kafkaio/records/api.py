@@ -1,9 +1,10 @@
-"""Types shared by every record-batch implementation, and the seam a native one must fill.
+"""Types shared by the record-batch code, and the interfaces its builder and readers fill.
 
-The pure-Python builder and reader (:mod:`kafkaio.records.v2`, :mod:`kafkaio.records.legacy`)
-are the reference; an accelerated implementation must satisfy
-:class:`BatchBuilderProtocol`, :class:`RecordBatchProtocol` and :class:`BatchReaderProtocol`
-and produce byte-identical batches and equal :class:`Record` values.
+The builder and readers (:mod:`kafkaio.records.v2`, :mod:`kafkaio.records.legacy`) satisfy
+:class:`BatchBuilderProtocol`, :class:`RecordBatchProtocol` and :class:`BatchReaderProtocol`.
+Their per-record loops run in compiled code when ``kafkaio.records._native`` is built, with
+byte-identical batches and equal :class:`Record` values (the pure-Python loops are the
+reference).
 """
 
 from __future__ import annotations

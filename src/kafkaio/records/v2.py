@@ -18,10 +18,13 @@ then per header a varint key length + UTF-8 key and a varint value length (-1 = 
 
 from __future__ import annotations
 
+import importlib
 import struct
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Final, TypeVar, overload
+from types import ModuleType
+from typing import Any, Final, TypeVar, overload
 
 from kafkaio.errors import ConfigurationError, CorruptRecordError, IllegalStateError
 from kafkaio.records._varint import (
@@ -44,7 +47,7 @@ from kafkaio.records.compression import (
     compress,
     decompress,
 )
-from kafkaio.records.crc import crc32c
+from kafkaio.records.crc import crc32c, extensions_disabled
 
 __all__ = [
     "DEFAULT_MAX_BATCH_BYTES",
@@ -53,6 +56,7 @@ __all__ = [
     "RecordBatchBuilder",
     "build_end_txn_marker",
     "record_size_upper_bound",
+    "row_factory",
     "with_producer_state",
 ]
 
@@ -90,6 +94,23 @@ _join = b"".join
 _R = TypeVar("_R")
 # Zigzag decoding of every 1- and 2-byte varint value: a tuple index beats the arithmetic.
 _ZIGZAG2: Final = tuple((n >> 1) ^ -(n & 1) for n in range(1 << 14))
+_ROW_ARITY = 11
+_NO_ROOM_LIMIT = sys.maxsize
+
+
+def _load_native() -> ModuleType | None:
+    """The compiled hot loops (``_native.c``), unless absent or ``KAFKAIO_NO_EXTENSIONS`` is set."""
+    if extensions_disabled():
+        return None
+    try:
+        return importlib.import_module("kafkaio.records._native")
+    except ImportError:
+        return None
+
+
+_native = _load_native()
+NATIVE: Final = _native is not None
+"""Whether the compiled record encoder/decoder is in use (else the pure-Python reference)."""
 
 
 # -- encoding ----------------------------------------------------------------------------
@@ -358,6 +379,29 @@ class RecordBatchBuilder:
         if base_ts is None:
             base_ts = self._base_timestamp = timestamp_ms
         offset_delta = self._last_offset_delta + 1
+        if _append_native is not None:
+            buf = self._buf
+            try:
+                total = _append_native(
+                    buf,
+                    offset_delta,
+                    timestamp_ms - base_ts,
+                    key,
+                    value,
+                    headers,
+                    self._max_bytes - len(buf) if self._count else _NO_ROOM_LIMIT,
+                )
+            except (TypeError, AttributeError, ValueError) as exc:
+                if self._count == 0 and self._delete_horizon_ms is None:
+                    self._base_timestamp = None
+                raise _bad_record(timestamp_ms, key, value, headers, exc) from None
+            if total < 0:
+                return None
+            self._count += 1
+            self._last_offset_delta = offset_delta
+            if timestamp_ms > self._max_timestamp:
+                self._max_timestamp = timestamp_ms
+            return _new_tuple(AppendResult, (offset_delta, timestamp_ms, total))
         t = _T
         tn = _TN
         try:
@@ -624,10 +668,7 @@ def _as_record(
     return Record(offset, timestamp, timestamp_type, key, value, headers)
 
 
-_RECORD_ROW: tuple[Callable[..., Record], str, int, int | None] = (_as_record, "", -1, None)
-
-
-def _decode_rows(
+def _decode_rows_py(
     data: bytes,
     pos: int,
     end: int,
@@ -680,6 +721,8 @@ def _decode_rows(
             pos += 2
         else:
             n, pos = slow(data, pos, 10)
+            if n >> 64:
+                raise ValueError("varint exceeds 64 bits")
             ts_delta = (n >> 1) ^ -(n & 1)
         b = data[pos]
         if b < 0x80:
@@ -800,6 +843,47 @@ def _decode_rows(
     if pos != end:
         raise ValueError(f"{end - pos} bytes left after the last of {count} records")
     return out
+
+
+# The compiled decoder has the same contract, results and exceptions (property-tested).
+_decode_rows: Callable[..., list[Any]] = (
+    _native.decode_rows if _native is not None else _decode_rows_py
+)
+_append_native: Callable[..., int] | None = _native.append_record if _native is not None else None
+
+
+def row_factory(cls: type[_R], fields: Sequence[str | None]) -> Callable[..., _R]:
+    """A row builder for :meth:`DefaultRecordBatch.records_as` that makes ``cls`` objects.
+
+    ``fields`` names, for each of the 11 row arguments (topic, partition, offset, timestamp,
+    timestamp_type, key, value, headers, leader_epoch, key_size, value_size), the attribute
+    that receives it, or ``None`` to drop it. ``cls`` must take the kept arguments
+    positionally in that order; with the native decoder, a ``__slots__`` class is filled
+    directly, without running ``__init__`` (so it must do nothing else).
+    """
+    names = tuple(fields)
+    if len(names) != _ROW_ARITY:
+        raise ValueError(f"row_factory needs {_ROW_ARITY} field names, got {len(names)}")
+    if _native is not None:
+        make: Callable[..., _R] = _native.RowType(cls, names)
+        return make
+    keep = tuple(i for i, name in enumerate(names) if name is not None)
+    if keep == tuple(range(_ROW_ARITY)):
+        return cls
+
+    def make_row(*row: Any) -> _R:
+        return cls(*[row[i] for i in keep])
+
+    return make_row
+
+
+_RECORD_FIELDS = (None, None, "offset", "timestamp", "timestamp_type", "key", "value", "headers")
+_RECORD_ROW: tuple[Callable[..., Record], str, int, int | None] = (
+    row_factory(Record, (*_RECORD_FIELDS, None, None, None)) if _native is not None else _as_record,
+    "",
+    -1,
+    None,
+)
 
 
 def parse_control_record(offset: int, key: bytes | None, value: bytes | None) -> ControlRecord:

@@ -77,8 +77,8 @@ def _probe(env_value: str | None) -> str:
 
 def test_env_var_forces_pure_python() -> None:
     assert _probe("1") == "python python"
-    assert _probe(None) == "crc32c python"
-    assert _probe("0") == "crc32c python"
+    assert _probe(None) == "crc32c native"
+    assert _probe("0") == "crc32c native"
 
 
 def test_batches_built_and_checked_with_the_fallback(monkeypatch: pytest.MonkeyPatch) -> None:

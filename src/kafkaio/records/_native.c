@@ -1,0 +1,754 @@
+/* Native hot loops of kafkaio.records: the record decoder and the record encoder of v2 batches.
+ *
+ * Each function is a drop-in for a pure-Python function in kafkaio/records/v2.py (the
+ * reference): same arguments, same results, same exception classes and messages. The
+ * Python side picks this module up unless KAFKAIO_NO_EXTENSIONS is set; the property tests in
+ * tests/unit/records/test_records_native.py run both on the same inputs.
+ *
+ * Bounds: every read is checked against the buffer's length before it happens (an
+ * IndexError, as the Python reference raises for data[pos] past the end), every slice
+ * against the end of its record.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MIN_RECORD_BYTES 7
+#define N_ROW_ARGS 11
+
+/* -- RowType: builds objects of a slotted class without running __init__ ------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    PyTypeObject *cls;
+    /* Byte offset inside the instance of the slot receiving row argument i; -1 drops it. */
+    Py_ssize_t offsets[N_ROW_ARGS];
+    vectorcallfunc vectorcall;
+} RowTypeObject;
+
+static PyObject *RowType_vectorcall(PyObject *, PyObject *const *, size_t, PyObject *);
+
+static PyTypeObject RowType_Type;
+
+static void
+RowType_dealloc(RowTypeObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(self->cls);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+RowType_traverse(RowTypeObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->cls);
+    return 0;
+}
+
+static int
+RowType_clear(RowTypeObject *self)
+{
+    Py_CLEAR(self->cls);
+    return 0;
+}
+
+static PyObject *
+RowType_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"cls", "fields", NULL};
+    PyObject *cls, *fields;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO:RowType", kwlist, &cls, &fields))
+        return NULL;
+    if (!PyType_Check(cls)) {
+        PyErr_Format(PyExc_TypeError, "RowType needs a class, got %R", cls);
+        return NULL;
+    }
+    PyTypeObject *tp = (PyTypeObject *)cls;
+    if (tp->tp_alloc == NULL || (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) == 0) {
+        PyErr_Format(PyExc_TypeError, "RowType needs a class defined in Python, got %R", cls);
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(fields, "RowType fields must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    if (PySequence_Fast_GET_SIZE(seq) != N_ROW_ARGS) {
+        PyErr_Format(PyExc_ValueError, "RowType needs %d field names (or None), got %zd",
+                     N_ROW_ARGS, PySequence_Fast_GET_SIZE(seq));
+        Py_DECREF(seq);
+        return NULL;
+    }
+    RowTypeObject *self = (RowTypeObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < N_ROW_ARGS; i++) {
+        PyObject *name = PySequence_Fast_GET_ITEM(seq, i);
+        if (name == Py_None) {
+            self->offsets[i] = -1;
+            continue;
+        }
+        if (!PyUnicode_Check(name)) {
+            PyErr_Format(PyExc_TypeError, "RowType field names must be str or None, got %R", name);
+            goto fail;
+        }
+        PyObject *descr = PyObject_GetAttr(cls, name);
+        if (descr == NULL)
+            goto fail;
+        /* Only a plain object slot of this class (or a base) may be written directly. */
+        int ok = Py_IS_TYPE(descr, &PyMemberDescr_Type)
+                 && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX
+                 && ((PyMemberDescrObject *)descr)->d_member->flags == 0
+                 && PyType_IsSubtype(tp, ((PyDescrObject *)descr)->d_type);
+        if (ok)
+            self->offsets[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
+        Py_DECREF(descr);
+        if (!ok) {
+            PyErr_Format(PyExc_TypeError, "%R.%U is not a writable __slots__ attribute", cls, name);
+            goto fail;
+        }
+    }
+    Py_DECREF(seq);
+    Py_INCREF(cls);
+    self->cls = tp;
+    self->vectorcall = RowType_vectorcall;
+    return (PyObject *)self;
+fail:
+    Py_DECREF(seq);
+    Py_DECREF(self);
+    return NULL;
+}
+
+/* Steals nothing: every argument is borrowed and INCREF'd into its slot. */
+static PyObject *
+row_build(RowTypeObject *rt, PyObject *const *args)
+{
+    PyObject *obj = rt->cls->tp_alloc(rt->cls, 0);
+    if (obj == NULL)
+        return NULL;
+    for (int i = 0; i < N_ROW_ARGS; i++) {
+        Py_ssize_t off = rt->offsets[i];
+        if (off >= 0) {
+            PyObject **slot = (PyObject **)((char *)obj + off);
+            PyObject *old = *slot;
+            Py_INCREF(args[i]);
+            *slot = args[i];
+            Py_XDECREF(old);
+        }
+    }
+    return obj;
+}
+
+static PyObject *
+RowType_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs != N_ROW_ARGS || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0)) {
+        PyErr_Format(PyExc_TypeError, "a row takes exactly %d positional arguments (%zd given)",
+                     N_ROW_ARGS, nargs);
+        return NULL;
+    }
+    return row_build((RowTypeObject *)self, args);
+}
+
+static PyObject *
+RowType_call(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    return PyVectorcall_Call(self, args, kwds);
+}
+
+static PyObject *
+RowType_get_cls(RowTypeObject *self, void *closure)
+{
+    return Py_NewRef((PyObject *)self->cls);
+}
+
+static PyGetSetDef RowType_getset[] = {
+    {"cls", (getter)RowType_get_cls, NULL, "The class whose instances this builds.", NULL},
+    {NULL},
+};
+
+/* -- varints ----------------------------------------------------------------------------- */
+
+typedef struct {
+    const unsigned char *buf;
+    Py_ssize_t len; /* reads past this raise IndexError, as data[pos] does in Python */
+} Input;
+
+static int
+err_index(void)
+{
+    PyErr_SetString(PyExc_IndexError, "index out of range");
+    return -1;
+}
+
+/* Unsigned LEB128 of at most max_bytes bytes; the value must fit 64 bits. */
+static int
+read_uvarint(const Input *in, Py_ssize_t *pos, int max_bytes, uint64_t *out)
+{
+    Py_ssize_t p = *pos;
+    if (p >= in->len)
+        return err_index();
+    unsigned char b = in->buf[p];
+    if (b < 0x80) {
+        *out = b;
+        *pos = p + 1;
+        return 0;
+    }
+    uint64_t result = 0;
+    int shift = 0;
+    for (int i = 0;; i++) {
+        if (i >= max_bytes) {
+            PyErr_Format(PyExc_ValueError, "varint longer than %d bytes", max_bytes);
+            return -1;
+        }
+        if (p >= in->len)
+            return err_index();
+        b = in->buf[p++];
+        if (shift == 63 && (b & 0x7E)) {
+            PyErr_SetString(PyExc_ValueError, "varint exceeds 64 bits");
+            return -1;
+        }
+        result |= (uint64_t)(b & 0x7F) << shift;
+        if (b < 0x80)
+            break;
+        shift += 7;
+    }
+    *out = result;
+    *pos = p;
+    return 0;
+}
+
+static inline int64_t
+unzigzag(uint64_t n)
+{
+    return (int64_t)(n >> 1) ^ -(int64_t)(n & 1);
+}
+
+/* base + delta as a Python int, without overflowing int64. */
+static PyObject *
+add_int64(int64_t base, int64_t delta)
+{
+    int64_t sum;
+    if (!__builtin_add_overflow(base, delta, &sum))
+        return PyLong_FromLongLong(sum);
+    PyObject *a = PyLong_FromLongLong(base);
+    PyObject *b = PyLong_FromLongLong(delta);
+    PyObject *r = (a && b) ? PyNumber_Add(a, b) : NULL;
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    return r;
+}
+
+/* -- decode_rows ------------------------------------------------------------------------- */
+
+/* Python floor division, for the count check message parity. */
+static Py_ssize_t
+floor_div(Py_ssize_t a, Py_ssize_t b)
+{
+    Py_ssize_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        q -= 1;
+    return q;
+}
+
+static PyObject *
+decode_headers(const Input *in, Py_ssize_t *pos, Py_ssize_t rec_end, uint64_t n)
+{
+    int64_t hcount = unzigzag(n);
+    if (hcount < 0 || hcount * 2 > rec_end - *pos) {
+        PyErr_Format(PyExc_ValueError, "header count %lld does not fit in its record",
+                     (long long)hcount);
+        return NULL;
+    }
+    PyObject *headers = PyTuple_New((Py_ssize_t)hcount);
+    if (headers == NULL)
+        return NULL;
+    for (Py_ssize_t h = 0; h < (Py_ssize_t)hcount; h++) {
+        uint64_t raw;
+        if (read_uvarint(in, pos, 5, &raw) < 0)
+            goto fail;
+        int64_t size = unzigzag(raw);
+        if (size < 0 || *pos + size > rec_end) {
+            PyErr_Format(PyExc_ValueError, "invalid header key length %lld", (long long)size);
+            goto fail;
+        }
+        PyObject *hkey = PyUnicode_DecodeUTF8((const char *)in->buf + *pos, (Py_ssize_t)size,
+                                              NULL);
+        if (hkey == NULL)
+            goto fail;
+        *pos += (Py_ssize_t)size;
+        if (read_uvarint(in, pos, 5, &raw) < 0) {
+            Py_DECREF(hkey);
+            goto fail;
+        }
+        size = unzigzag(raw);
+        PyObject *hvalue;
+        if (size < 0) {
+            hvalue = Py_NewRef(Py_None);
+        }
+        else {
+            if (*pos + size > rec_end) {
+                Py_DECREF(hkey);
+                PyErr_Format(PyExc_ValueError, "header value of %lld bytes exceeds its record",
+                             (long long)size);
+                goto fail;
+            }
+            hvalue = PyBytes_FromStringAndSize((const char *)in->buf + *pos, (Py_ssize_t)size);
+            if (hvalue == NULL) {
+                Py_DECREF(hkey);
+                goto fail;
+            }
+            *pos += (Py_ssize_t)size;
+        }
+        PyObject *pair = PyTuple_New(2);
+        if (pair == NULL) {
+            Py_DECREF(hkey);
+            Py_DECREF(hvalue);
+            goto fail;
+        }
+        PyTuple_SET_ITEM(pair, 0, hkey);
+        PyTuple_SET_ITEM(pair, 1, hvalue);
+        PyTuple_SET_ITEM(headers, h, pair);
+    }
+    return headers;
+fail:
+    Py_DECREF(headers);
+    return NULL;
+}
+
+/* A key or a value: NULL on error, None for a negative length. */
+static PyObject *
+read_blob(const Input *in, Py_ssize_t *pos, Py_ssize_t rec_end, const char *what,
+          Py_ssize_t *size_out)
+{
+    uint64_t n;
+    if (read_uvarint(in, pos, 5, &n) < 0)
+        return NULL;
+    if (n & 1) { /* negative length: null (Kafka writes -1) */
+        *size_out = -1;
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t size = (Py_ssize_t)(n >> 1);
+    if (*pos + size > rec_end) {
+        PyErr_Format(PyExc_ValueError, "record %s of %zd bytes exceeds its record", what, size);
+        return NULL;
+    }
+    PyObject *blob = PyBytes_FromStringAndSize((const char *)in->buf + *pos, size);
+    if (blob == NULL)
+        return NULL;
+    *pos += size;
+    *size_out = size;
+    return blob;
+}
+
+static PyObject *
+decode_rows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 12) {
+        PyErr_Format(PyExc_TypeError, "decode_rows() takes 12 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *data = args[0];
+    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
+    Py_ssize_t end = PyLong_AsSsize_t(args[2]);
+    Py_ssize_t count = PyLong_AsSsize_t(args[3]);
+    int64_t base_offset = PyLong_AsLongLong(args[4]);
+    int64_t base_timestamp = PyLong_AsLongLong(args[5]);
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *timestamp_type = args[6];
+    PyObject *log_append_time = args[7];
+    PyObject *make = args[8];
+    PyObject *topic = args[9];
+    PyObject *partition = args[10];
+    PyObject *leader_epoch = args[11];
+
+    /* LOG_APPEND_TIME: every record gets the batch's time (the deltas are ignored). */
+    int log_append = log_append_time != Py_None;
+    if (log_append) {
+        base_timestamp = PyLong_AsLongLong(log_append_time);
+        if (base_timestamp == -1 && PyErr_Occurred())
+            return NULL;
+    }
+    Py_ssize_t avail = end - pos;
+    if (count < 0 || count > floor_div(avail, MIN_RECORD_BYTES)) {
+        PyErr_Format(PyExc_ValueError, "record count %zd does not fit in %zd bytes", count, avail);
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    Input in = {(const unsigned char *)view.buf, view.len};
+    RowTypeObject *row = Py_IS_TYPE(make, &RowType_Type) ? (RowTypeObject *)make : NULL;
+    PyObject *out = PyList_New(count);
+    if (out == NULL)
+        goto error;
+    PyObject *shared_ts = log_append ? PyLong_FromLongLong(base_timestamp) : NULL;
+    if (log_append && shared_ts == NULL)
+        goto error;
+
+    for (Py_ssize_t i = 0; i < count; i++) {
+        uint64_t n;
+        if (read_uvarint(&in, &pos, 5, &n) < 0)
+            goto error_ts;
+        int64_t length = unzigzag(n);
+        Py_ssize_t rec_end = pos + (Py_ssize_t)length;
+        if (length < MIN_RECORD_BYTES - 1 || rec_end > end) {
+            PyErr_Format(PyExc_ValueError, "record length %lld exceeds the %zd bytes left",
+                         (long long)length, end - pos);
+            goto error_ts;
+        }
+        pos += 1; /* attributes */
+        if (read_uvarint(&in, &pos, 10, &n) < 0)
+            goto error_ts;
+        int64_t ts_delta = unzigzag(n);
+        if (read_uvarint(&in, &pos, 5, &n) < 0)
+            goto error_ts;
+        int64_t offset_delta = unzigzag(n);
+        Py_ssize_t key_size, value_size;
+        PyObject *key = read_blob(&in, &pos, rec_end, "key", &key_size);
+        if (key == NULL)
+            goto error_ts;
+        PyObject *value = read_blob(&in, &pos, rec_end, "value", &value_size);
+        if (value == NULL) {
+            Py_DECREF(key);
+            goto error_ts;
+        }
+        PyObject *headers;
+        if (read_uvarint(&in, &pos, 5, &n) < 0) {
+            headers = NULL;
+        }
+        else if (n == 0) {
+            headers = PyTuple_New(0);
+        }
+        else {
+            headers = decode_headers(&in, &pos, rec_end, n);
+        }
+        if (headers == NULL) {
+            Py_DECREF(key);
+            Py_DECREF(value);
+            goto error_ts;
+        }
+        if (pos != rec_end) {
+            PyErr_Format(PyExc_ValueError,
+                         "record length mismatch: %zd bytes unaccounted for", rec_end - pos);
+            Py_DECREF(key);
+            Py_DECREF(value);
+            Py_DECREF(headers);
+            goto error_ts;
+        }
+        PyObject *offset = add_int64(base_offset, offset_delta);
+        PyObject *timestamp = log_append ? Py_NewRef(shared_ts) : add_int64(base_timestamp, ts_delta);
+        PyObject *ksize = PyLong_FromSsize_t(key_size);
+        PyObject *vsize = PyLong_FromSsize_t(value_size);
+        PyObject *item = NULL;
+        if (offset && timestamp && ksize && vsize) {
+            PyObject *row_args[N_ROW_ARGS] = {
+                topic, partition, offset, timestamp, timestamp_type, key, value, headers,
+                leader_epoch, ksize, vsize,
+            };
+            item = row != NULL ? row_build(row, row_args)
+                               : PyObject_Vectorcall(make, row_args, N_ROW_ARGS, NULL);
+        }
+        Py_XDECREF(offset);
+        Py_XDECREF(timestamp);
+        Py_XDECREF(ksize);
+        Py_XDECREF(vsize);
+        Py_DECREF(key);
+        Py_DECREF(value);
+        Py_DECREF(headers);
+        if (item == NULL)
+            goto error_ts;
+        PyList_SET_ITEM(out, i, item);
+    }
+    if (pos != end) {
+        PyErr_Format(PyExc_ValueError, "%zd bytes left after the last of %zd records", end - pos,
+                     count);
+        goto error_ts;
+    }
+    Py_XDECREF(shared_ts);
+    PyBuffer_Release(&view);
+    return out;
+
+error_ts:
+    Py_XDECREF(shared_ts);
+error:
+    Py_XDECREF(out);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
+/* -- append_record ----------------------------------------------------------------------- */
+
+static inline Py_ssize_t
+uvarint_size(uint64_t v)
+{
+    Py_ssize_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static inline unsigned char *
+put_uvarint(unsigned char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)((v & 0x7F) | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+
+static inline uint64_t
+zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int
+get_blob(PyObject *obj, Py_buffer *view, int *present, const char *what)
+{
+    if (obj == Py_None) {
+        *present = 0;
+        return 0;
+    }
+    if (!PyObject_CheckBuffer(obj) || PyUnicode_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "record %s must be bytes or None, got %s", what,
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    if (PyObject_GetBuffer(obj, view, PyBUF_SIMPLE) < 0)
+        return -1;
+    *present = 1;
+    return 0;
+}
+
+/* append_record(buf, offset_delta, timestamp_delta, key, value, headers, room) -> int
+ *
+ * Appends one record (length prefix included) to the bytearray ``buf`` and returns the bytes
+ * it took; when that would exceed ``room`` (sys.maxsize for no limit; negative once the batch
+ * is past its limit), appends nothing and returns -1. Raises TypeError/ValueError for values
+ * that cannot be encoded, like the Python builder's encoder.
+ */
+static PyObject *
+append_record(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        PyErr_Format(PyExc_TypeError, "append_record() takes 7 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *buf = args[0];
+    if (!PyByteArray_CheckExact(buf)) {
+        PyErr_SetString(PyExc_TypeError, "append_record() needs a bytearray");
+        return NULL;
+    }
+    int overflow = 0;
+    long long offset_delta = PyLong_AsLongLongAndOverflow(args[1], &overflow);
+    if (offset_delta == -1 && PyErr_Occurred())
+        return NULL;
+    if (overflow || offset_delta < 0 || offset_delta > 0x7FFFFFFF) {
+        PyErr_Format(PyExc_ValueError, "offset delta out of range: %R", args[1]);
+        return NULL;
+    }
+    long long ts_delta = PyLong_AsLongLongAndOverflow(args[2], &overflow);
+    if (ts_delta == -1 && PyErr_Occurred())
+        return NULL;
+    if (overflow) {
+        PyErr_Format(PyExc_ValueError, "timestamp delta out of int64 range: %R", args[2]);
+        return NULL;
+    }
+    PyObject *headers = args[5];
+    Py_ssize_t room = PyLong_AsSsize_t(args[6]);
+    if (room == -1 && PyErr_Occurred())
+        return NULL;
+
+    Py_buffer key = {0}, value = {0};
+    int has_key = 0, has_value = 0;
+    PyObject *hseq = NULL;
+    PyObject *result = NULL;
+    /* Header keys as UTF-8 and header values as buffers, collected before sizing. */
+    Py_ssize_t nh = 0;
+    const char **hkeys = NULL;
+    Py_ssize_t *hkey_lens = NULL;
+    Py_buffer *hvalues = NULL;
+    Py_ssize_t hvalues_got = 0;
+
+    if (get_blob(args[3], &key, &has_key, "key") < 0)
+        goto done;
+    if (get_blob(args[4], &value, &has_value, "value") < 0)
+        goto done;
+
+    uint64_t z_ts = zigzag((int64_t)ts_delta);
+    uint64_t z_off = zigzag((int64_t)offset_delta);
+    Py_ssize_t body = 1 + uvarint_size(z_ts) + uvarint_size(z_off);
+    body += has_key ? uvarint_size(zigzag(key.len)) + key.len : 1;
+    body += has_value ? uvarint_size(zigzag(value.len)) + value.len : 1;
+
+    if (headers != Py_None) {
+        hseq = PySequence_Fast(headers, "record headers must be a sequence");
+        if (hseq == NULL)
+            goto done;
+        nh = PySequence_Fast_GET_SIZE(hseq);
+    }
+    body += uvarint_size(zigzag(nh));
+    if (nh > 0) {
+        hkeys = PyMem_Calloc((size_t)nh, sizeof(char *));
+        hkey_lens = PyMem_Calloc((size_t)nh, sizeof(Py_ssize_t));
+        hvalues = PyMem_Calloc((size_t)nh, sizeof(Py_buffer));
+        if (hkeys == NULL || hkey_lens == NULL || hvalues == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t h = 0; h < nh; h++) {
+            PyObject *item = PySequence_Fast_GET_ITEM(hseq, h);
+            if (!(PyTuple_Check(item) || PyList_Check(item))
+                || PySequence_Fast_GET_SIZE(item) != 2) {
+                PyErr_Format(PyExc_TypeError,
+                             "record header must be a (str, bytes | None) pair, got %R", item);
+                goto done;
+            }
+            PyObject *hk = PySequence_Fast_GET_ITEM(item, 0);
+            PyObject *hv = PySequence_Fast_GET_ITEM(item, 1);
+            if (!PyUnicode_Check(hk)) {
+                PyErr_Format(PyExc_TypeError, "record header key must be str, got %s",
+                             Py_TYPE(hk)->tp_name);
+                goto done;
+            }
+            /* The UTF-8 form is cached on the str object, which hseq keeps alive. */
+            hkeys[h] = PyUnicode_AsUTF8AndSize(hk, &hkey_lens[h]);
+            if (hkeys[h] == NULL)
+                goto done;
+            body += uvarint_size(zigzag(hkey_lens[h])) + hkey_lens[h];
+            if (hv == Py_None) {
+                body += 1;
+            }
+            else {
+                if (!PyObject_CheckBuffer(hv) || PyUnicode_Check(hv)) {
+                    PyErr_Format(PyExc_TypeError,
+                                 "record header %R value must be bytes or None, got %s", hk,
+                                 Py_TYPE(hv)->tp_name);
+                    goto done;
+                }
+                if (PyObject_GetBuffer(hv, &hvalues[h], PyBUF_SIMPLE) < 0)
+                    goto done;
+                hvalues_got = h + 1;
+                body += uvarint_size(zigzag(hvalues[h].len)) + hvalues[h].len;
+            }
+        }
+    }
+    Py_ssize_t total = uvarint_size(zigzag(body)) + body;
+    if (total > room) {
+        result = PyLong_FromLong(-1);
+        goto done;
+    }
+    Py_ssize_t old_len = PyByteArray_GET_SIZE(buf);
+    if (PyByteArray_Resize(buf, old_len + total) < 0)
+        goto done;
+    unsigned char *p = (unsigned char *)PyByteArray_AS_STRING(buf) + old_len;
+    p = put_uvarint(p, zigzag(body));
+    *p++ = 0; /* attributes: unused */
+    p = put_uvarint(p, z_ts);
+    p = put_uvarint(p, z_off);
+    if (has_key) {
+        p = put_uvarint(p, zigzag(key.len));
+        memcpy(p, key.buf, (size_t)key.len);
+        p += key.len;
+    }
+    else {
+        *p++ = 1;
+    }
+    if (has_value) {
+        p = put_uvarint(p, zigzag(value.len));
+        memcpy(p, value.buf, (size_t)value.len);
+        p += value.len;
+    }
+    else {
+        *p++ = 1;
+    }
+    p = put_uvarint(p, zigzag(nh));
+    for (Py_ssize_t h = 0; h < nh; h++) {
+        p = put_uvarint(p, zigzag(hkey_lens[h]));
+        memcpy(p, hkeys[h], (size_t)hkey_lens[h]);
+        p += hkey_lens[h];
+        if (hvalues[h].obj == NULL) {
+            *p++ = 1;
+        }
+        else {
+            p = put_uvarint(p, zigzag(hvalues[h].len));
+            memcpy(p, hvalues[h].buf, (size_t)hvalues[h].len);
+            p += hvalues[h].len;
+        }
+    }
+    result = PyLong_FromSsize_t(total);
+
+done:
+    if (has_key)
+        PyBuffer_Release(&key);
+    if (has_value)
+        PyBuffer_Release(&value);
+    for (Py_ssize_t h = 0; h < hvalues_got; h++) {
+        if (hvalues[h].obj != NULL)
+            PyBuffer_Release(&hvalues[h]);
+    }
+    PyMem_Free(hkeys);
+    PyMem_Free(hkey_lens);
+    PyMem_Free(hvalues);
+    Py_XDECREF(hseq);
+    return result;
+}
+
+/* -- module ------------------------------------------------------------------------------ */
+
+static PyTypeObject RowType_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "kafkaio.records._native.RowType",
+    .tp_basicsize = sizeof(RowTypeObject),
+    .tp_dealloc = (destructor)RowType_dealloc,
+    .tp_vectorcall_offset = offsetof(RowTypeObject, vectorcall),
+    .tp_call = RowType_call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "RowType(cls, fields): builds instances of a __slots__ class from decoder rows.",
+    .tp_traverse = (traverseproc)RowType_traverse,
+    .tp_clear = (inquiry)RowType_clear,
+    .tp_getset = RowType_getset,
+    .tp_new = RowType_new,
+};
+
+static PyMethodDef native_methods[] = {
+    {"decode_rows", (PyCFunction)(void (*)(void))decode_rows, METH_FASTCALL,
+     "Decode the records of a v2 batch; see kafkaio.records.v2._decode_rows."},
+    {"append_record", (PyCFunction)(void (*)(void))append_record, METH_FASTCALL,
+     "Append one encoded record to a bytearray; see kafkaio.records.v2."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "kafkaio.records._native",
+    .m_doc = "Native hot loops of kafkaio.records (the pure-Python code is the reference).",
+    .m_size = -1,
+    .m_methods = native_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__native(void)
+{
+    if (PyType_Ready(&RowType_Type) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&native_module);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&RowType_Type);
+    if (PyModule_AddObject(m, "RowType", (PyObject *)&RowType_Type) < 0) {
+        Py_DECREF(&RowType_Type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

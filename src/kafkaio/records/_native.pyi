@@ -1,0 +1,35 @@
+# Type stub of the compiled module built from _native.c (see kafkaio/records/v2.py).
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+_R = TypeVar("_R")
+
+class RowType(Generic[_R]):
+    def __init__(self, cls: type[_R], fields: Sequence[str | None]) -> None: ...
+    @property
+    def cls(self) -> type[_R]: ...
+    def __call__(self, *row: Any) -> _R: ...
+
+def decode_rows(
+    data: bytes | bytearray | memoryview,
+    pos: int,
+    end: int,
+    count: int,
+    base_offset: int,
+    base_timestamp: int,
+    timestamp_type: Any,
+    log_append_time: int | None,
+    make: Callable[..., _R],
+    topic: str,
+    partition: int,
+    leader_epoch: int | None,
+) -> list[_R]: ...
+def append_record(
+    buf: bytearray,
+    offset_delta: int,
+    timestamp_delta: int,
+    key: Any,
+    value: Any,
+    headers: Any,
+    room: int,
+) -> int: ...
