@@ -8,6 +8,11 @@ the application has taken its buffered records, so the next fetch runs while the
 application works. Memory is therefore bounded by one response (``fetch_max_bytes``) per
 broker.
 
+A fetch lets the broker hold it (``fetch_max_wait_ms``) only when nothing of that broker is
+buffered: one fetch is in flight per broker, so a held fetch for caught-up partitions would
+keep partitions the application is draining from being fetched again. While data is
+buffered, an empty answer makes the loop wait until a partition is drained instead.
+
 Data is checked against the partition's state when it is handed out, not when it arrives:
 a fetch whose offset is no longer the partition's position (the user seeked meanwhile) is
 dropped.
@@ -25,9 +30,14 @@ from typing import Any
 from uuid import UUID
 
 from kafkaio.cluster import ClusterClient, TopicPartition
+from kafkaio.cluster.metadata import ClusterMetadata, MetadataUpdate
 from kafkaio.consumer.fetch_session import FetchRequestData, FetchSession, PartitionFetchData
 from kafkaio.consumer.options import ConsumerOptions
-from kafkaio.consumer.record import ConsumerRecord, RecordDeserializationError
+from kafkaio.consumer.record import (
+    CONSUMER_RECORD_ROW,
+    ConsumerRecord,
+    RecordDeserializationError,
+)
 from kafkaio.consumer.subscription import PartitionState, SubscriptionState
 from kafkaio.errors import (
     CorruptRecordError,
@@ -156,7 +166,7 @@ def parse_partition_data(
             # Raw (not yet deserialized) records, built once: a plain _drain hands them out as is.
             if isinstance(batch, DefaultRecordBatch):
                 records = batch.records_as(
-                    ConsumerRecord, topic, partition, epoch if epoch >= 0 else None
+                    CONSUMER_RECORD_ROW, topic, partition, epoch if epoch >= 0 else None
                 )
             else:
                 records = [_from_record(tp, r, epoch) for r in batch.records()]
@@ -250,6 +260,8 @@ class Fetcher:
     def start(self) -> None:
         """Start fetching (call from a running event loop)."""
         self._started = True
+        # Leaders move with metadata: a partition may now need another broker's loop.
+        self._client.cluster.add_listener(self._on_metadata)
         self._ensure_loops()
 
     def _notify_data(self) -> None:
@@ -333,7 +345,10 @@ class Fetcher:
                     session.reset()
                     use_ids = ids
                 request_data = session.build(wanted)
-                request, names = self._build_request(request_data, ids, version)
+                draining = self._buffered_for(node, loop.time())
+                request, names = self._build_request(
+                    request_data, ids, version, 0 if draining else self._options.fetch_max_wait_ms
+                )
                 self.metrics.fetch_requests += 1
                 response = await self._client.send(node, request, version=version)
             except asyncio.CancelledError:
@@ -353,7 +368,24 @@ class Fetcher:
                 if response.error_code:
                     await asyncio.sleep(self._backoff)
                 continue
+            before = self.metrics.records_fetched
             self._handle_response(node, request_data, response, names)
+            if draining and self.metrics.records_fetched == before:
+                # Nothing new: fetch again once the application drained a partition, rather
+                # than spinning on unheld fetches.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self._options.fetch_max_wait_ms / 1000)
+
+    def _buffered_for(self, node: int, now: float) -> bool:
+        """Whether records of a partition fetched from ``node`` wait for the application."""
+        subs = self._subs
+        for tp in self._completed:
+            if not subs.is_assigned(tp):
+                continue
+            state = subs.state(tp)
+            if not state.paused and self._target(tp, state, now) == node:
+                return True
+        return False
 
     def _next_backoff(self, node: int, now: float) -> float:
         # Wake up when the earliest backed-off partition may be fetched again.
@@ -361,7 +393,7 @@ class Fetcher:
         return max(min(pending), 0.001) if pending else 5.0
 
     def _build_request(
-        self, data: FetchRequestData, ids: bool, version: int
+        self, data: FetchRequestData, ids: bool, version: int, max_wait_ms: int
     ) -> tuple[FetchRequest, dict[UUID, str]]:
         cluster = self._client.cluster
         names: dict[UUID, str] = {}
@@ -393,7 +425,7 @@ class Fetcher:
                 topic_id(tp.topic)
         request = FetchRequest(
             replica_id=-1,
-            max_wait_ms=self._options.fetch_max_wait_ms,
+            max_wait_ms=max_wait_ms,
             min_bytes=self._options.fetch_min_bytes,
             max_bytes=self._options.fetch_max_bytes,
             isolation_level=self._options.isolation,
@@ -446,6 +478,8 @@ class Fetcher:
                         part.log_start_offset if part.log_start_offset >= 0 else None
                     )
                     if part.preferred_read_replica >= 0:
+                        if part.preferred_read_replica != node:
+                            replan = True  # the replica's node may have no loop yet
                         state.preferred_read_replica = part.preferred_read_replica
                         state.preferred_replica_expiry = (
                             loop_time + self._client.options.metadata_max_age_ms / 1000
@@ -557,42 +591,48 @@ class Fetcher:
             if not self._subs.is_assigned(tp):
                 del self._errors[tp]
                 continue
-            raise self._errors.pop(tp)
-        for tp in list(self._completed):
-            if remaining <= 0:
-                break
-            if partitions is not None and tp not in partitions:
-                continue
-            completed = self._completed[tp]
-            if not self._subs.is_assigned(tp):
-                del self._completed[tp]
-                continue
-            state = self._subs.state(tp)
-            if state.paused:
-                continue
-            if state.position is None or state.position < completed.fetch_offset:
-                del self._completed[tp]
-                continue
-            try:
-                records = self._drain(completed, state, remaining)
-            except KafkaError:
-                if result:
-                    break  # hand out what we have; the error comes with the next call
-                raise
-            if completed.exhausted and completed.parsed.error is None:
-                del self._completed[tp]
-                parsed = completed.parsed
-                if state.position is not None and parsed.next_offset > state.position:
-                    state.position = parsed.next_offset
-                    if parsed.last_epoch >= 0:
-                        state.position_epoch = parsed.last_epoch
-            else:
-                # Fair share: partitions with records left go to the back of the queue.
-                self._completed[tp] = self._completed.pop(tp)
-            if records:
-                result[tp] = records
-                remaining -= len(records)
-        self.wakeup_loops()
+            error = self._errors.pop(tp)
+            self.wakeup_loops()  # the partition may be fetched again
+            raise error
+        buffered = len(self._completed)
+        try:
+            for tp in list(self._completed):
+                if remaining <= 0:
+                    break
+                if partitions is not None and tp not in partitions:
+                    continue
+                completed = self._completed[tp]
+                if not self._subs.is_assigned(tp):
+                    del self._completed[tp]
+                    continue
+                state = self._subs.state(tp)
+                if state.paused:
+                    continue
+                if state.position is None or state.position < completed.fetch_offset:
+                    del self._completed[tp]
+                    continue
+                try:
+                    records = self._drain(completed, state, remaining)
+                except KafkaError:
+                    if result:
+                        break  # hand out what we have; the error comes with the next call
+                    raise
+                if completed.exhausted and completed.parsed.error is None:
+                    del self._completed[tp]
+                    parsed = completed.parsed
+                    if state.position is not None and parsed.next_offset > state.position:
+                        state.position = parsed.next_offset
+                        if parsed.last_epoch >= 0:
+                            state.position_epoch = parsed.last_epoch
+                else:
+                    # Fair share: partitions with records left go to the back of the queue.
+                    self._completed[tp] = self._completed.pop(tp)
+                if records:
+                    result[tp] = records
+                    remaining -= len(records)
+        finally:
+            if len(self._completed) < buffered:
+                self.wakeup_loops()  # partitions became fetchable
         return result
 
     def wakeup_loops(self) -> None:
@@ -692,9 +732,16 @@ class Fetcher:
 
     # ------------------------------------------------------------------ lifecycle
 
+    def _on_metadata(self, _cluster: ClusterMetadata, _update: MetadataUpdate) -> None:
+        if self._started and not self._closed:
+            self.wakeup_loops()
+
     async def close(self) -> None:
         """Stop every fetch loop."""
         self._closed = True
+        if self._started:
+            with contextlib.suppress(ValueError):
+                self._client.cluster.remove_listener(self._on_metadata)
         tasks = list(self._loops.values())
         for task in tasks:
             task.cancel()
