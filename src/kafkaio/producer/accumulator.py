@@ -176,16 +176,18 @@ class ProducerBatch:
         builder = self.builder
         if builder is None:
             return False
-        result = builder.append(timestamp_ms, key, value, headers)
-        if result is None:
+        if timestamp_ms is None:
+            timestamp_ms = time.time_ns() // 1_000_000
+        if builder.append_sized(timestamp_ms, key, value, headers) < 0:
             self.sealed = True
             return False
+        # Records are appended in order, so the offset delta is the count so far.
         self.entries.append(
             (
                 target,
                 index,
-                result.offset_delta,
-                result.timestamp,
+                self.record_count,
+                timestamp_ms,
                 -1 if key is None else len(key),
                 -1 if value is None else len(value),
             )
@@ -253,16 +255,20 @@ class ProducerBatch:
             ts_type = TimestampType.LOG_APPEND_TIME
         else:
             ts_type = TimestampType.CREATE_TIME
+        new = tuple.__new__  # skips the NamedTuple's Python-level __new__: once per record
         for target, index, delta, ts, ksize, vsize in self.entries:
-            metadata = RecordMetadata(
-                topic,
-                partition,
-                base_offset + delta if base_offset >= 0 else -1,
-                log_append_time if log_append_time >= 0 else ts,
-                ts_type,
-                ksize,
-                vsize,
-                log_start_offset,
+            metadata = new(
+                RecordMetadata,
+                (
+                    topic,
+                    partition,
+                    base_offset + delta if base_offset >= 0 else -1,
+                    log_append_time if log_append_time >= 0 else ts,
+                    ts_type,
+                    ksize,
+                    vsize,
+                    log_start_offset,
+                ),
             )
             if index < 0:
                 if not target.done():

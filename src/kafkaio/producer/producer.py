@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from kafkaio.cluster import ClusterClient, TopicPartition
+from kafkaio.cluster.metadata import ClusterMetadata, MetadataUpdate
 from kafkaio.errors import (
     IllegalStateError,
     InvalidTopicError,
@@ -144,7 +145,10 @@ class Producer:
                 backoff_max=max(opts.retry_backoff_max_ms, opts.retry_backoff_ms) / 1000,
                 wakeup=self._sender.wakeup,
             )
-        self._topic_cache: dict[str, tuple[object, int, list[int]]] = {}
+        # topic -> (partition count, partitions with a leader); emptied by every metadata
+        # update, so send() needs a single dict lookup.
+        self._topic_cache: dict[str, tuple[int, list[int]]] = {}
+        self._cluster.cluster.add_listener(self._on_metadata)
         self._tps: dict[str, dict[int, TopicPartition]] = {}
         self._loop: asyncio.AbstractEventLoop  # set by start()
         self._usable = False
@@ -244,17 +248,20 @@ class Producer:
         count, _ = await self._topic_info(topic)
         return set(range(count))
 
+    def _on_metadata(self, _cluster: ClusterMetadata, _update: MetadataUpdate) -> None:
+        self._topic_cache.clear()
+
     def _cached_topic_info(self, topic: str) -> tuple[int, list[int]] | None:
+        cached = self._topic_cache.get(topic)
+        if cached is not None:
+            return cached
         meta = self._cluster.cluster.topic(topic)
         if meta is None or not meta.partitions:
             return None
-        cached = self._topic_cache.get(topic)
-        if cached is not None and cached[0] is meta:
-            return cached[1], cached[2]
         count = max(meta.partitions) + 1
         available = sorted(p for p, part in meta.partitions.items() if part.leader is not None)
-        self._topic_cache[topic] = (meta, count, available)
-        return count, available
+        info = self._topic_cache[topic] = (count, available)
+        return info
 
     async def _topic_info(self, topic: str) -> tuple[int, list[int]]:
         info = self._cached_topic_info(topic)
@@ -390,13 +397,15 @@ class Producer:
         else:
             value_bytes = self._serialize_value(value)
         header_list = () if headers is None else self._check_headers(headers)
-        info = self._cached_topic_info(topic)
+        info = self._topic_cache.get(topic)
         if info is None:
             info = await self._topic_info(topic)
             self._check_open()
         count, available = info
         if partition is None:
             part = self._partitioner.partition(topic, key_bytes, count, available)
+        elif type(partition) is int and 0 <= partition < count:
+            part = partition
         else:
             part = self._choose_partition(topic, key_bytes, partition, count, available)
         future: asyncio.Future[RecordMetadata] = self._loop.create_future()
@@ -422,17 +431,22 @@ class Producer:
             if self._closed:
                 pool.release(size)
                 raise ProducerClosedError("the producer was stopped while send() waited for memory")
+        tps = self._tps.get(topic)
+        tp = tps.get(part) if tps is not None else None
+        if tp is None:
+            tp = self._tp(topic, part)
         try:
             new_batch = accumulator.append(
-                self._tp(topic, part), timestamp_ms, key_bytes, value_bytes,
-                header_list, future, -1, size,
-            )  # fmt: skip
+                tp, timestamp_ms, key_bytes, value_bytes, header_list, future, -1, size
+            )
         except BaseException:
             pool.release(size)
             raise
-        self._partitioner.on_append(topic, part, size)
+        if partition is None:
+            # Only records the partitioner placed count towards its sticky choice (as in Java).
+            self._partitioner.on_append(topic, part, size)
         if self._txn is not None:
-            self._txn.maybe_add_partition(self._tp(topic, part))
+            self._txn.maybe_add_partition(tp)
         if new_batch:
             # Let the sender run between batches even when the caller never blocks.
             await asyncio.sleep(0)
@@ -493,7 +507,7 @@ class Producer:
         ser_key = self._serialize_key
         vbytes = [ser_value(v) for v in values]
         kbytes: list[bytes | None] = [ser_key(k) for k in keys] if keys is not None else [None] * n
-        info = self._cached_topic_info(topic)
+        info = self._topic_cache.get(topic)
         if info is None:
             info = await self._topic_info(topic)
             self._check_open()
@@ -560,7 +574,8 @@ class Producer:
             except BaseException:
                 pool.release(size)
                 raise
-            on_append(topic, part, size)
+            if partition is None:
+                on_append(topic, part, size)
             if self._txn is not None:
                 self._txn.maybe_add_partition(tp)
         return future

@@ -456,6 +456,45 @@ class RecordBatchBuilder:
             self._max_timestamp = timestamp_ms
         return _new_tuple(AppendResult, (offset_delta, timestamp_ms, total))
 
+    def append_sized(
+        self, timestamp_ms: int, key: bytes | None, value: bytes | None, headers: Sequence[Header]
+    ) -> int:
+        """:meth:`append` at the next offset with a resolved timestamp; returns the bytes the
+        record took, or -1 (nothing stored) if the batch is full.
+
+        The producer's per-record call: its offset delta is the record count before the call.
+        """
+        if _append_native is None or self._built is not None:
+            result = self.append(timestamp_ms, key, value, headers)
+            return -1 if result is None else result.size
+        if type(timestamp_ms) is not int or not -1 <= timestamp_ms <= _MAX_INT64:
+            raise _bad_timestamp(timestamp_ms)
+        base_ts = self._base_timestamp
+        if base_ts is None:
+            base_ts = self._base_timestamp = timestamp_ms
+        offset_delta = self._last_offset_delta + 1
+        buf = self._buf
+        try:
+            total = _append_native(
+                buf,
+                offset_delta,
+                timestamp_ms - base_ts,
+                key,
+                value,
+                headers,
+                self._max_bytes - len(buf) if self._count else _NO_ROOM_LIMIT,
+            )
+        except (TypeError, AttributeError, ValueError) as exc:
+            if self._count == 0 and self._delete_horizon_ms is None:
+                self._base_timestamp = None
+            raise _bad_record(timestamp_ms, key, value, headers, exc) from None
+        if total >= 0:
+            self._count += 1
+            self._last_offset_delta = offset_delta
+            if timestamp_ms > self._max_timestamp:
+                self._max_timestamp = timestamp_ms
+        return total
+
     def append_with_offset(
         self,
         offset: int,
