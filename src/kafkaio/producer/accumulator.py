@@ -31,6 +31,7 @@ from kafkaio.records import (
     TimestampType,
     iter_batches,
 )
+from kafkaio.records.v2 import append_tracked
 
 __all__ = [
     "BufferPool",
@@ -81,9 +82,12 @@ class GroupResult:
             self.future.set_exception(exc)
 
 
-# An entry per record: (target, index, offset delta, timestamp, key size, value size); target
-# is the record's own future (index -1) or the GroupResult of a send_batch call.
-_Entry = tuple[Any, int, int, int, int, int]
+# Per record, a batch keeps _ENTRY_WIDTH values in the flat list ``entries``: the target (the
+# record's own future, or the GroupResult of a send_batch call), the index in the GroupResult
+# (-1 for a future), the timestamp, the key size and the value size (-1: null); the offset
+# delta is the record's position. A flat list rather than a tuple per record: one object
+# fewer per record for the garbage collector, whose passes were ~20% of the send path.
+_ENTRY_WIDTH = 5
 
 
 _batch_order = itertools.count()
@@ -131,7 +135,7 @@ class ProducerBatch:
         self.builder: RecordBatchBuilder | None = RecordBatchBuilder(
             compression=compression, max_bytes=max(batch_size, 1)
         )
-        self.entries: list[_Entry] = []
+        self.entries: list[Any] = []
         self.created = now
         self.attempts = 0
         self.retry_at = 0.0
@@ -178,20 +182,12 @@ class ProducerBatch:
             return False
         if timestamp_ms is None:
             timestamp_ms = time.time_ns() // 1_000_000
-        if builder.append_sized(timestamp_ms, key, value, headers) < 0:
+        if (
+            append_tracked(builder, timestamp_ms, key, value, headers, self.entries, target, index)
+            < 0
+        ):
             self.sealed = True
             return False
-        # Records are appended in order, so the offset delta is the count so far.
-        self.entries.append(
-            (
-                target,
-                index,
-                self.record_count,
-                timestamp_ms,
-                -1 if key is None else len(key),
-                -1 if value is None else len(value),
-            )
-        )
         self.record_count += 1
         self.reserved += reserved
         return True
@@ -220,8 +216,9 @@ class ProducerBatch:
         half = len(decoded) // 2
         parts: list[ProducerBatch] = []
         seq = self.base_sequence
-        for i, (records, entries) in enumerate(
-            ((decoded[:half], self.entries[:half]), (decoded[half:], self.entries[half:]))
+        w = _ENTRY_WIDTH
+        for i, (records, lo, hi) in enumerate(
+            ((decoded[:half], 0, half), (decoded[half:], half, len(decoded)))
         ):
             # No byte limit: every record of the half must go in.
             part = ProducerBatch(self.tp, compression, 0x7FFFFFFF, self.created)
@@ -231,10 +228,9 @@ class ProducerBatch:
             part.transactional = self.transactional
             builder = part.builder
             assert builder is not None
-            for j, (record, entry) in enumerate(zip(records, entries, strict=True)):
+            for record in records:
                 builder.append(record.timestamp, record.key, record.value, record.headers)
-                target, index, _, ts, ksize, vsize = entry
-                part.entries.append((target, index, j, ts, ksize, vsize))
+            part.entries = self.entries[lo * w : hi * w]
             part.record_count = len(records)
             if seq is not None:
                 part.producer_id, part.producer_epoch = self.producer_id, self.producer_epoch
@@ -256,7 +252,10 @@ class ProducerBatch:
         else:
             ts_type = TimestampType.CREATE_TIME
         new = tuple.__new__  # skips the NamedTuple's Python-level __new__: once per record
-        for target, index, delta, ts, ksize, vsize in self.entries:
+        e = self.entries
+        for delta, (target, index, ts, ksize, vsize) in enumerate(
+            zip(e[0::5], e[1::5], e[2::5], e[3::5], e[4::5], strict=True)
+        ):
             metadata = new(
                 RecordMetadata,
                 (
@@ -283,7 +282,8 @@ class ProducerBatch:
         if self.futures_failed:
             return
         self.futures_failed = True
-        for target, index, *_ in self.entries:
+        e = self.entries
+        for target, index in zip(e[0::_ENTRY_WIDTH], e[1::_ENTRY_WIDTH], strict=True):
             if index < 0:
                 if not target.done():
                     target.set_exception(exc)

@@ -529,49 +529,19 @@ get_blob(PyObject *obj, Py_buffer *view, int *present, const char *what)
     return 0;
 }
 
-/* append_record(buf, offset_delta, timestamp_delta, key, value, headers, room) -> int
- *
- * Appends one record (length prefix included) to the bytearray ``buf`` and returns the bytes
- * it took; when that would exceed ``room`` (sys.maxsize for no limit; negative once the batch
- * is past its limit), appends nothing and returns -1. Raises TypeError/ValueError for values
- * that cannot be encoded, like the Python builder's encoder.
- */
-static PyObject *
-append_record(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* Encodes one record (length prefix included) at the end of the bytearray ``buf``: returns
+ * the bytes it took, -1 (nothing appended) when that exceeds ``room``, -2 with an exception
+ * set for values that cannot be encoded. ``ksize``/``vsize`` get the key and value sizes
+ * (-1 for null). */
+static Py_ssize_t
+encode_into(PyObject *buf, long long offset_delta, long long ts_delta, PyObject *key_obj,
+            PyObject *value_obj, PyObject *headers, Py_ssize_t room, Py_ssize_t *ksize,
+            Py_ssize_t *vsize)
 {
-    if (nargs != 7) {
-        PyErr_Format(PyExc_TypeError, "append_record() takes 7 arguments (%zd given)", nargs);
-        return NULL;
-    }
-    PyObject *buf = args[0];
-    if (!PyByteArray_CheckExact(buf)) {
-        PyErr_SetString(PyExc_TypeError, "append_record() needs a bytearray");
-        return NULL;
-    }
-    int overflow = 0;
-    long long offset_delta = PyLong_AsLongLongAndOverflow(args[1], &overflow);
-    if (offset_delta == -1 && PyErr_Occurred())
-        return NULL;
-    if (overflow || offset_delta < 0 || offset_delta > 0x7FFFFFFF) {
-        PyErr_Format(PyExc_ValueError, "offset delta out of range: %R", args[1]);
-        return NULL;
-    }
-    long long ts_delta = PyLong_AsLongLongAndOverflow(args[2], &overflow);
-    if (ts_delta == -1 && PyErr_Occurred())
-        return NULL;
-    if (overflow) {
-        PyErr_Format(PyExc_ValueError, "timestamp delta out of int64 range: %R", args[2]);
-        return NULL;
-    }
-    PyObject *headers = args[5];
-    Py_ssize_t room = PyLong_AsSsize_t(args[6]);
-    if (room == -1 && PyErr_Occurred())
-        return NULL;
-
     Py_buffer key = {0}, value = {0};
     int has_key = 0, has_value = 0;
     PyObject *hseq = NULL;
-    PyObject *result = NULL;
+    Py_ssize_t result = -2;
     /* Header keys as UTF-8 and header values as buffers, collected before sizing. */
     Py_ssize_t nh = 0;
     const char **hkeys = NULL;
@@ -579,9 +549,9 @@ append_record(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_buffer *hvalues = NULL;
     Py_ssize_t hvalues_got = 0;
 
-    if (get_blob(args[3], &key, &has_key, "key") < 0)
+    if (get_blob(key_obj, &key, &has_key, "key") < 0)
         goto done;
-    if (get_blob(args[4], &value, &has_value, "value") < 0)
+    if (get_blob(value_obj, &value, &has_value, "value") < 0)
         goto done;
 
     uint64_t z_ts = zigzag((int64_t)ts_delta);
@@ -644,7 +614,7 @@ append_record(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_ssize_t total = uvarint_size(zigzag(body)) + body;
     if (total > room) {
-        result = PyLong_FromLong(-1);
+        result = -1;
         goto done;
     }
     Py_ssize_t old_len = PyByteArray_GET_SIZE(buf);
@@ -685,7 +655,9 @@ append_record(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             p += hvalues[h].len;
         }
     }
-    result = PyLong_FromSsize_t(total);
+    *ksize = has_key ? key.len : -1;
+    *vsize = has_value ? value.len : -1;
+    result = total;
 
 done:
     if (has_key)
@@ -701,6 +673,259 @@ done:
     PyMem_Free(hvalues);
     Py_XDECREF(hseq);
     return result;
+}
+
+
+/* append_record(buf, offset_delta, timestamp_delta, key, value, headers, room) -> int
+ *
+ * Appends one record (length prefix included) to the bytearray ``buf`` and returns the bytes
+ * it took; when that would exceed ``room`` (sys.maxsize for no limit; negative once the batch
+ * is past its limit), appends nothing and returns -1. Raises TypeError/ValueError for values
+ * that cannot be encoded, like the Python builder's encoder.
+ */
+static PyObject *
+append_record(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        PyErr_Format(PyExc_TypeError, "append_record() takes 7 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *buf = args[0];
+    if (!PyByteArray_CheckExact(buf)) {
+        PyErr_SetString(PyExc_TypeError, "append_record() needs a bytearray");
+        return NULL;
+    }
+    int overflow = 0;
+    long long offset_delta = PyLong_AsLongLongAndOverflow(args[1], &overflow);
+    if (offset_delta == -1 && PyErr_Occurred())
+        return NULL;
+    if (overflow || offset_delta < 0 || offset_delta > 0x7FFFFFFF) {
+        PyErr_Format(PyExc_ValueError, "offset delta out of range: %R", args[1]);
+        return NULL;
+    }
+    long long ts_delta = PyLong_AsLongLongAndOverflow(args[2], &overflow);
+    if (ts_delta == -1 && PyErr_Occurred())
+        return NULL;
+    if (overflow) {
+        PyErr_Format(PyExc_ValueError, "timestamp delta out of int64 range: %R", args[2]);
+        return NULL;
+    }
+    Py_ssize_t room = PyLong_AsSsize_t(args[6]);
+    if (room == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t ksize, vsize;
+    Py_ssize_t total = encode_into(buf, offset_delta, ts_delta, args[3], args[4], args[5], room,
+                                   &ksize, &vsize);
+    if (total == -2)
+        return NULL;
+    return PyLong_FromSsize_t(total);
+}
+
+/* -- BuilderCore: the per-record state of RecordBatchBuilder, readable from C ------------- */
+
+/* The Python RecordBatchBuilder subclasses this type when the extension is in use; these
+ * fields are its attributes of the same names (as __slots__ would be), so the Python code is
+ * the same either way and append_tracked() can update them without attribute lookups. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *buf;               /* _buf: bytearray of the records so far (header reserved) */
+    PyObject *count;             /* _count */
+    PyObject *last_offset_delta; /* _last_offset_delta */
+    PyObject *base_timestamp;    /* _base_timestamp: None until the first record */
+    PyObject *max_timestamp;     /* _max_timestamp */
+    PyObject *max_bytes;         /* _max_bytes */
+    PyObject *built;             /* _built: None until build() */
+    PyObject *delete_horizon_ms; /* _delete_horizon_ms */
+} CoreObject;
+
+static int
+Core_traverse(CoreObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->buf);
+    Py_VISIT(self->count);
+    Py_VISIT(self->last_offset_delta);
+    Py_VISIT(self->base_timestamp);
+    Py_VISIT(self->max_timestamp);
+    Py_VISIT(self->max_bytes);
+    Py_VISIT(self->built);
+    Py_VISIT(self->delete_horizon_ms);
+    return 0;
+}
+
+static int
+Core_clear(CoreObject *self)
+{
+    Py_CLEAR(self->buf);
+    Py_CLEAR(self->count);
+    Py_CLEAR(self->last_offset_delta);
+    Py_CLEAR(self->base_timestamp);
+    Py_CLEAR(self->max_timestamp);
+    Py_CLEAR(self->max_bytes);
+    Py_CLEAR(self->built);
+    Py_CLEAR(self->delete_horizon_ms);
+    return 0;
+}
+
+static void
+Core_dealloc(CoreObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    Core_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMemberDef Core_members[] = {
+    {"_buf", T_OBJECT_EX, offsetof(CoreObject, buf), 0, NULL},
+    {"_count", T_OBJECT_EX, offsetof(CoreObject, count), 0, NULL},
+    {"_last_offset_delta", T_OBJECT_EX, offsetof(CoreObject, last_offset_delta), 0, NULL},
+    {"_base_timestamp", T_OBJECT_EX, offsetof(CoreObject, base_timestamp), 0, NULL},
+    {"_max_timestamp", T_OBJECT_EX, offsetof(CoreObject, max_timestamp), 0, NULL},
+    {"_max_bytes", T_OBJECT_EX, offsetof(CoreObject, max_bytes), 0, NULL},
+    {"_built", T_OBJECT_EX, offsetof(CoreObject, built), 0, NULL},
+    {"_delete_horizon_ms", T_OBJECT_EX, offsetof(CoreObject, delete_horizon_ms), 0, NULL},
+    {NULL},
+};
+
+static PyTypeObject Core_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "kafkaio.records._native.BuilderCore",
+    .tp_basicsize = sizeof(CoreObject),
+    .tp_dealloc = (destructor)Core_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Per-record state of a record batch builder (base class of RecordBatchBuilder).",
+    .tp_traverse = (traverseproc)Core_traverse,
+    .tp_clear = (inquiry)Core_clear,
+    .tp_members = Core_members,
+    .tp_new = PyType_GenericNew,
+};
+
+static inline int
+exact_int64(PyObject *obj, long long *out)
+{
+    if (obj == NULL || !PyLong_CheckExact(obj))
+        return 0;
+    int overflow = 0;
+    *out = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    return !overflow && !(*out == -1 && PyErr_Occurred());
+}
+
+static inline void
+set_field(PyObject **field, PyObject *value)
+{
+    PyObject *old = *field;
+    *field = value;
+    Py_XDECREF(old);
+}
+
+/* The slow path: append_sized() raises the precise error, or appends in the rare cases the
+ * fast path leaves to Python. */
+static Py_ssize_t
+append_sized_py(PyObject *builder, PyObject *const *args)
+{
+    PyObject *res = PyObject_CallMethod(builder, "append_sized", "OOOO", args[1], args[2],
+                                        args[3], args[4]);
+    if (res == NULL)
+        return -2;
+    Py_ssize_t total = PyLong_AsSsize_t(res);
+    Py_DECREF(res);
+    if (total == -1 && PyErr_Occurred())
+        return -2;
+    return total;
+}
+
+/* append_tracked(builder, timestamp_ms, key, value, headers, entries, target, index) -> int
+ *
+ * RecordBatchBuilder.append_sized() followed, when the record went in, by
+ * entries.extend((target, index, timestamp_ms, key size, value size)): the producer's
+ * per-record call. Returns the bytes the record took, or -1 when the batch is full.
+ */
+static PyObject *
+append_tracked(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8) {
+        PyErr_Format(PyExc_TypeError, "append_tracked() takes 8 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(args[0], &Core_Type) || !PyList_CheckExact(args[5])) {
+        PyErr_SetString(PyExc_TypeError, "append_tracked() needs a builder and a list");
+        return NULL;
+    }
+    CoreObject *b = (CoreObject *)args[0];
+    PyObject *ts_obj = args[1], *key = args[2], *value = args[3], *headers = args[4];
+    PyObject *entries = args[5];
+    long long ts, count, last_delta, max_bytes, max_ts, base_ts = 0;
+    int has_base = b->base_timestamp != NULL && b->base_timestamp != Py_None;
+    int fast = b->built == Py_None && b->buf != NULL && PyByteArray_CheckExact(b->buf)
+               && exact_int64(ts_obj, &ts) && ts >= -1 && exact_int64(b->count, &count)
+               && exact_int64(b->last_offset_delta, &last_delta)
+               && exact_int64(b->max_bytes, &max_bytes) && exact_int64(b->max_timestamp, &max_ts)
+               && (!has_base || exact_int64(b->base_timestamp, &base_ts))
+               && b->base_timestamp != NULL && last_delta < 0x7FFFFFFF;
+    if (PyErr_Occurred())
+        return NULL;
+    Py_ssize_t total, ksize = -1, vsize = -1;
+    if (fast) {
+        long long ts_delta;
+        if (!has_base)
+            base_ts = ts;
+        Py_ssize_t used = PyByteArray_GET_SIZE(b->buf);
+        Py_ssize_t room = count ? (Py_ssize_t)(max_bytes - used) : PY_SSIZE_T_MAX;
+        if (__builtin_sub_overflow(ts, base_ts, &ts_delta)) {
+            total = append_sized_py(args[0], args);
+        }
+        else {
+            total = encode_into(b->buf, last_delta + 1, ts_delta, key, value, headers, room,
+                                &ksize, &vsize);
+            if (total == -2) {
+                /* Let the reference raise its precise, value-naming error. */
+                PyErr_Clear();
+                total = append_sized_py(args[0], args);
+            }
+            else if (total >= 0) {
+                PyObject *n_count = PyLong_FromLongLong(count + 1);
+                PyObject *n_delta = PyLong_FromLongLong(last_delta + 1);
+                PyObject *n_base = has_base ? NULL : Py_NewRef(ts_obj);
+                if (n_count == NULL || n_delta == NULL) {
+                    Py_XDECREF(n_count);
+                    Py_XDECREF(n_delta);
+                    Py_XDECREF(n_base);
+                    return NULL;
+                }
+                set_field(&b->count, n_count);
+                set_field(&b->last_offset_delta, n_delta);
+                if (n_base != NULL)
+                    set_field(&b->base_timestamp, n_base);
+                if (ts > max_ts)
+                    set_field(&b->max_timestamp, Py_NewRef(ts_obj));
+            }
+        }
+    }
+    else {
+        total = append_sized_py(args[0], args);
+    }
+    if (total == -2)
+        return NULL;
+    if (total >= 0) {
+        if (ksize == -1 && key != Py_None)
+            ksize = PyObject_Length(key);
+        if (vsize == -1 && value != Py_None)
+            vsize = PyObject_Length(value);
+        if (ksize == -1 && key != Py_None)
+            return NULL;
+        if (vsize == -1 && value != Py_None)
+            return NULL;
+        PyObject *row[5] = {args[6], args[7], ts_obj, NULL, NULL};
+        row[3] = PyLong_FromSsize_t(ksize);
+        row[4] = PyLong_FromSsize_t(vsize);
+        int ok = row[3] != NULL && row[4] != NULL;
+        for (int i = 0; ok && i < 5; i++)
+            ok = PyList_Append(entries, row[i]) == 0;
+        Py_XDECREF(row[3]);
+        Py_XDECREF(row[4]);
+        if (!ok)
+            return NULL;
+    }
+    return PyLong_FromSsize_t(total);
 }
 
 /* -- module ------------------------------------------------------------------------------ */
@@ -725,6 +950,8 @@ static PyMethodDef native_methods[] = {
      "Decode the records of a v2 batch; see kafkaio.records.v2._decode_rows."},
     {"append_record", (PyCFunction)(void (*)(void))append_record, METH_FASTCALL,
      "Append one encoded record to a bytearray; see kafkaio.records.v2."},
+    {"append_tracked", (PyCFunction)(void (*)(void))append_tracked, METH_FASTCALL,
+     "RecordBatchBuilder.append_sized() plus the producer's bookkeeping; see v2.py."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -739,7 +966,7 @@ static struct PyModuleDef native_module = {
 PyMODINIT_FUNC
 PyInit__native(void)
 {
-    if (PyType_Ready(&RowType_Type) < 0)
+    if (PyType_Ready(&RowType_Type) < 0 || PyType_Ready(&Core_Type) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&native_module);
     if (m == NULL)
@@ -747,6 +974,12 @@ PyInit__native(void)
     Py_INCREF(&RowType_Type);
     if (PyModule_AddObject(m, "RowType", (PyObject *)&RowType_Type) < 0) {
         Py_DECREF(&RowType_Type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&Core_Type);
+    if (PyModule_AddObject(m, "BuilderCore", (PyObject *)&Core_Type) < 0) {
+        Py_DECREF(&Core_Type);
         Py_DECREF(m);
         return NULL;
     }

@@ -33,3 +33,23 @@ def append_record(
     headers: Any,
     room: int,
 ) -> int: ...
+def append_tracked(
+    builder: Any,
+    timestamp_ms: int,
+    key: Any,
+    value: Any,
+    headers: Any,
+    entries: list[Any],
+    target: Any,
+    index: int,
+) -> int: ...
+
+class BuilderCore:
+    _buf: bytearray
+    _count: int
+    _last_offset_delta: int
+    _base_timestamp: int | None
+    _max_timestamp: int
+    _max_bytes: int
+    _built: bytes | None
+    _delete_horizon_ms: int | None

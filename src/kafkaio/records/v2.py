@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
-from typing import Any, Final, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 from kafkaio.errors import ConfigurationError, CorruptRecordError, IllegalStateError
 from kafkaio.records._varint import (
@@ -230,7 +230,25 @@ def _check_int(name: str, value: int, low: int, high: int) -> None:
         raise ConfigurationError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
 
 
-class RecordBatchBuilder:
+# Attributes that the compiled BuilderCore base class holds (as C fields of the same names)
+# when the extension is in use; plain slots otherwise.
+_CORE_SLOTS = (
+    "_base_timestamp",
+    "_buf",
+    "_built",
+    "_count",
+    "_delete_horizon_ms",
+    "_last_offset_delta",
+    "_max_bytes",
+    "_max_timestamp",
+)
+if TYPE_CHECKING:
+    _BuilderBase = object
+else:
+    _BuilderBase = _native.BuilderCore if _native is not None else object
+
+
+class RecordBatchBuilder(_BuilderBase):
     """Builds one v2 record batch (implements :class:`~kafkaio.records.api.BatchBuilderProtocol`).
 
     ``max_bytes`` limits the batch's *uncompressed* size (header included): :meth:`append`
@@ -245,22 +263,15 @@ class RecordBatchBuilder:
     __slots__ = (
         "_base_offset",
         "_base_sequence",
-        "_base_timestamp",
-        "_buf",
-        "_built",
         "_compression",
         "_compression_level",
-        "_count",
-        "_delete_horizon_ms",
         "_is_control",
         "_is_transactional",
-        "_last_offset_delta",
-        "_max_bytes",
-        "_max_timestamp",
         "_partition_leader_epoch",
         "_producer_epoch",
         "_producer_id",
         "_timestamp_type",
+        *(() if _native is not None else _CORE_SLOTS),
     )
 
     def __init__(
@@ -889,6 +900,39 @@ _decode_rows: Callable[..., list[Any]] = (
     _native.decode_rows if _native is not None else _decode_rows_py
 )
 _append_native: Callable[..., int] | None = _native.append_record if _native is not None else None
+
+
+def _append_tracked_py(
+    builder: RecordBatchBuilder,
+    timestamp_ms: int,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[Header],
+    entries: list[Any],
+    target: Any,
+    index: int,
+) -> int:
+    total = builder.append_sized(timestamp_ms, key, value, headers)
+    if total >= 0:
+        entries.extend(
+            (
+                target,
+                index,
+                timestamp_ms,
+                -1 if key is None else len(key),
+                -1 if value is None else len(value),
+            )
+        )
+    return total
+
+
+append_tracked: Callable[
+    [RecordBatchBuilder, int, bytes | None, bytes | None, Sequence[Header], list[Any], Any, int],
+    int,
+] = _native.append_tracked if _native is not None else _append_tracked_py
+"""``builder.append_sized(timestamp_ms, key, value, headers)`` and, when the record went in,
+``entries.extend((target, index, timestamp_ms, key size, value size))`` (sizes -1 for null):
+the producer's per-record call, in one native step when the extension is in use."""
 
 
 def row_factory(cls: type[_R], fields: Sequence[str | None]) -> Callable[..., _R]:

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from kafkaio.consumer.record import CONSUMER_RECORD_ROW, ConsumerRecord
+from kafkaio.errors import IllegalStateError
 from kafkaio.records import TimestampType, v2
 from kafkaio.records._varint import encode_uvarint, encode_varint
 
@@ -227,6 +228,13 @@ def test_no_reference_leaks() -> None:
             for i in range(200):
                 _native.append_record(buf, i, i, b"key", b"v" * 50, [("h", b"x")], sys.maxsize)
             _outcome(_native.decode_rows, body[:-3], 0, len(body) - 3, 200, *args[4:], "t", 0, None)
+            builder = v2.RecordBatchBuilder()
+            entries: list[Any] = []
+            for i in range(200):
+                _native.append_tracked(builder, 5 + i, b"k", b"v" * 50, (), entries, None, i)
+            with pytest.raises(TypeError):
+                _native.append_tracked(builder, 5, b"k", 1, (), entries, None, 0)
+            builder.build()
 
     run()
     gc.collect()
@@ -254,3 +262,48 @@ def test_consumer_record_fields_match_the_row_order() -> None:
         "serialized_key_size",
         "serialized_value_size",
     ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    records=st.lists(
+        st.tuples(st.integers(-1, 2**45), _blobs, _blobs, _headers), min_size=1, max_size=25
+    ),
+    max_bytes=st.integers(1, 3000),
+)
+def test_append_tracked_matches_reference(records: list[Any], max_bytes: int) -> None:
+    native_builder = v2.RecordBatchBuilder(max_bytes=max_bytes)
+    python_builder = v2.RecordBatchBuilder(max_bytes=max_bytes)
+    native_entries: list[Any] = []
+    python_entries: list[Any] = []
+    for i, (ts, key, value, headers) in enumerate(records):
+        got = _native.append_tracked(
+            native_builder, ts, key, value, headers, native_entries, "t", i
+        )
+        want = v2._append_tracked_py(
+            python_builder, ts, key, value, headers, python_entries, "t", i
+        )
+        assert got == want
+    assert native_entries == python_entries
+    assert native_builder.record_count == python_builder.record_count
+    assert native_builder.build() == python_builder.build()
+
+
+def test_append_tracked_errors_name_the_bad_value() -> None:
+    builder = v2.RecordBatchBuilder()
+    entries: list[Any] = []
+    with pytest.raises(TypeError, match="record value must be bytes or None, got int"):
+        _native.append_tracked(builder, 5, b"k", 7, (), entries, None, -1)
+    with pytest.raises(TypeError, match="record timestamp must be int"):
+        _native.append_tracked(builder, "now", b"k", b"v", (), entries, None, -1)
+    with pytest.raises(ValueError, match="invalid record timestamp"):
+        _native.append_tracked(builder, -5, b"k", b"v", (), entries, None, -1)
+    assert entries == [] and builder.record_count == 0
+    # The first good record sets the base timestamp only once it is in.
+    assert _native.append_tracked(builder, 1000, b"k", b"v", (), entries, None, -1) > 0
+    assert entries == [None, -1, 1000, 1, 1]
+    builder.build()
+    with pytest.raises(IllegalStateError):
+        _native.append_tracked(builder, 1000, b"k", b"v", (), entries, None, -1)
+    with pytest.raises(TypeError):
+        _native.append_tracked(object(), 1000, b"k", b"v", (), entries, None, -1)
