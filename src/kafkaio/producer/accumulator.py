@@ -273,7 +273,11 @@ class ProducerBatch:
                 if not target.done():
                     target.set_result(metadata)
             else:
-                target.set(index, metadata)
+                # GroupResult.set(), inlined: once per record of a send_batch call.
+                target.results[index] = metadata
+                target.remaining -= 1
+                if target.remaining == 0 and not target.future.done():
+                    target.future.set_result(target.results)
 
     def fail(self, exc: BaseException, *, final: bool = True) -> None:
         """Fail every record's future with ``exc`` (``final=False``: the batch lives on)."""

@@ -505,8 +505,18 @@ class Producer:
         header_list = self._check_headers(headers)
         ser_value = self._serialize_value
         ser_key = self._serialize_key
-        vbytes = [ser_value(v) for v in values]
-        kbytes: list[bytes | None] = [ser_key(k) for k in keys] if keys is not None else [None] * n
+        # Already bytes and no serializer: no per-item call.
+        if self._value_serializer is None and all(v is None or type(v) is bytes for v in values):
+            vbytes = list(values)
+        else:
+            vbytes = [ser_value(v) for v in values]
+        kbytes: list[bytes | None]
+        if keys is None:
+            kbytes = [None] * n
+        elif self._key_serializer is None and all(k is None or type(k) is bytes for k in keys):
+            kbytes = list(keys)
+        else:
+            kbytes = [ser_key(k) for k in keys]
         info = self._topic_cache.get(topic)
         if info is None:
             info = await self._topic_info(topic)
