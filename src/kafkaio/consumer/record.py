@@ -22,7 +22,12 @@ V = TypeVar("V")
 
 @dataclass(slots=True)
 class ConsumerRecord(Generic[K, V]):
-    """One record read from a partition (not frozen: building millions must be cheap)."""
+    """One record read from a partition (not frozen: building millions must be cheap).
+
+    Records of a consumer without deserializers are not tracked by the cyclic garbage
+    collector (they hold only plain values); do not attach objects that refer back to the
+    record, or that cycle is never collected.
+    """
 
     topic: str
     partition: int
@@ -43,8 +48,12 @@ class ConsumerRecord(Generic[K, V]):
     """Bytes of the value as stored (``-1`` for a null value)."""
 
 
-CONSUMER_RECORD_ROW = row_factory(ConsumerRecord, [f.name for f in fields(ConsumerRecord)])
-"""Builds ConsumerRecords straight from the record decoder's rows (the consumer's fast path)."""
+CONSUMER_RECORD_ROW = row_factory(
+    ConsumerRecord, [f.name for f in fields(ConsumerRecord)], untracked=True
+)
+"""Builds ConsumerRecords straight from the record decoder's rows (the consumer's fast path,
+for consumers without deserializers). These records hold only bytes, ints and strings and
+are left out of the cyclic garbage collector (see :func:`kafkaio.records.row_factory`)."""
 
 
 class OffsetAndTimestamp(NamedTuple):

@@ -26,6 +26,7 @@ typedef struct {
     /* Byte offset inside the instance of the slot receiving row argument i; -1 drops it. */
     Py_ssize_t offsets[N_ROW_ARGS];
     vectorcallfunc vectorcall;
+    int untrack; /* leave built objects out of the cyclic GC (they hold only plain values) */
 } RowTypeObject;
 
 static PyObject *RowType_vectorcall(PyObject *, PyObject *const *, size_t, PyObject *);
@@ -57,9 +58,11 @@ RowType_clear(RowTypeObject *self)
 static PyObject *
 RowType_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"cls", "fields", NULL};
+    static char *kwlist[] = {"cls", "fields", "untrack", NULL};
     PyObject *cls, *fields;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO:RowType", kwlist, &cls, &fields))
+    int untrack = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|$p:RowType", kwlist, &cls, &fields,
+                                     &untrack))
         return NULL;
     if (!PyType_Check(cls)) {
         PyErr_Format(PyExc_TypeError, "RowType needs a class, got %R", cls);
@@ -114,6 +117,7 @@ RowType_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     Py_INCREF(cls);
     self->cls = tp;
     self->vectorcall = RowType_vectorcall;
+    self->untrack = untrack;
     return (PyObject *)self;
 fail:
     Py_DECREF(seq);
@@ -138,6 +142,10 @@ row_build(RowTypeObject *rt, PyObject *const *args)
             Py_XDECREF(old);
         }
     }
+    /* Millions of records per second otherwise make the collector's passes the consumer's
+     * main cost; objects of plain values cannot be part of a cycle. */
+    if (rt->untrack && PyObject_GC_IsTracked(obj))
+        PyObject_GC_UnTrack(obj);
     return obj;
 }
 
@@ -311,8 +319,10 @@ decode_headers(const Input *in, Py_ssize_t *pos, Py_ssize_t rec_end, uint64_t n)
         }
         PyTuple_SET_ITEM(pair, 0, hkey);
         PyTuple_SET_ITEM(pair, 1, hvalue);
+        PyObject_GC_UnTrack(pair); /* str and bytes only: as the collector would conclude */
         PyTuple_SET_ITEM(headers, h, pair);
     }
+    PyObject_GC_UnTrack(headers);
     return headers;
 fail:
     Py_DECREF(headers);
@@ -938,7 +948,8 @@ static PyTypeObject RowType_Type = {
     .tp_vectorcall_offset = offsetof(RowTypeObject, vectorcall),
     .tp_call = RowType_call,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
-    .tp_doc = "RowType(cls, fields): builds instances of a __slots__ class from decoder rows.",
+    .tp_doc = "RowType(cls, fields, *, untrack=False): builds instances of a __slots__ class "
+              "from decoder rows.",
     .tp_traverse = (traverseproc)RowType_traverse,
     .tp_clear = (inquiry)RowType_clear,
     .tp_getset = RowType_getset,

@@ -935,20 +935,25 @@ append_tracked: Callable[
 the producer's per-record call, in one native step when the extension is in use."""
 
 
-def row_factory(cls: type[_R], fields: Sequence[str | None]) -> Callable[..., _R]:
+def row_factory(
+    cls: type[_R], fields: Sequence[str | None], *, untracked: bool = False
+) -> Callable[..., _R]:
     """A row builder for :meth:`DefaultRecordBatch.records_as` that makes ``cls`` objects.
 
     ``fields`` names, for each of the 11 row arguments (topic, partition, offset, timestamp,
     timestamp_type, key, value, headers, leader_epoch, key_size, value_size), the attribute
     that receives it, or ``None`` to drop it. ``cls`` must take the kept arguments
     positionally in that order; with the native decoder, a ``__slots__`` class is filled
-    directly, without running ``__init__`` (so it must do nothing else).
+    directly, without running ``__init__`` (so it must do nothing else). ``untracked``
+    leaves the objects out of the cyclic garbage collector (native decoder only), as CPython
+    does for tuples of plain values: right for records of bytes, ints and strings, whose
+    collector passes otherwise cost about as much as decoding them.
     """
     names = tuple(fields)
     if len(names) != _ROW_ARITY:
         raise ValueError(f"row_factory needs {_ROW_ARITY} field names, got {len(names)}")
     if _native is not None:
-        make: Callable[..., _R] = _native.RowType(cls, names)
+        make: Callable[..., _R] = _native.RowType(cls, names, untrack=untracked)
         return make
     keep = tuple(i for i, name in enumerate(names) if name is not None)
     if keep == tuple(range(_ROW_ARITY)):
@@ -962,7 +967,9 @@ def row_factory(cls: type[_R], fields: Sequence[str | None]) -> Callable[..., _R
 
 _RECORD_FIELDS = (None, None, "offset", "timestamp", "timestamp_type", "key", "value", "headers")
 _RECORD_ROW: tuple[Callable[..., Record], str, int, int | None] = (
-    row_factory(Record, (*_RECORD_FIELDS, None, None, None)) if _native is not None else _as_record,
+    row_factory(Record, (*_RECORD_FIELDS, None, None, None), untracked=True)
+    if _native is not None
+    else _as_record,
     "",
     -1,
     None,

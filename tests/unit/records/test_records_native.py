@@ -307,3 +307,17 @@ def test_append_tracked_errors_name_the_bad_value() -> None:
         _native.append_tracked(builder, 1000, b"k", b"v", (), entries, None, -1)
     with pytest.raises(TypeError):
         _native.append_tracked(object(), 1000, b"k", b"v", (), entries, None, -1)
+
+
+def test_consumer_records_are_left_out_of_the_cyclic_gc() -> None:
+    body = _body([(0, b"k", b"v", [("h", b"x")]), (1, None, b"w", [])])
+    args = (body, 0, len(body), 2, 0, 0, TimestampType.CREATE_TIME, None)
+    untracked = _native.decode_rows(*args, CONSUMER_RECORD_ROW, "t", 0, None)
+    assert [r.value for r in untracked] == [b"v", b"w"]
+    assert not any(gc.is_tracked(r) for r in untracked)
+    assert not gc.is_tracked(untracked[0].headers)
+    assert not gc.is_tracked(untracked[0].headers[0])
+    names = [f.name for f in fields(ConsumerRecord)]
+    tracked = _native.decode_rows(*args, _native.RowType(ConsumerRecord, names), "t", 0, None)
+    assert all(gc.is_tracked(r) for r in tracked)
+    assert tracked == untracked
