@@ -10,6 +10,8 @@ the whole session; with pytest-xdist every worker gets its own):
 - ``make_topic``: factory creating uniquely named topics on ``kafka_cluster``.
 - ``kafka_topic``: a fresh topic (1 partition; parametrize indirectly with an int or a dict
   of ``make_topic`` arguments for more).
+- ``schema_registry``: a Confluent-compatible Schema Registry (Apicurio Registry, see
+  :mod:`kafkaio.testing.schema_registry`); ``.url`` is its API base URL.
 
 When a test that used a cluster fails, its report lists the broker log files.
 """
@@ -112,6 +114,14 @@ def kafka_cluster_3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaC
 def kafka_legacy_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
     """A 1-node cluster of the older pinned line (for version-negotiation tests)."""
     yield from _managed(tmp_path_factory, 1, KAFKA_LEGACY_VERSION, "kafka-legacy")
+
+
+@pytest.fixture(scope="session")
+def schema_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A Schema Registry for the session (``.url``); see :mod:`kafkaio.testing.schema_registry`."""
+    from kafkaio.testing.schema_registry import schema_registry_session
+
+    yield from schema_registry_session(tmp_path_factory.mktemp("schema-registry"))
 
 
 def unique_topic_name(hint: str = "") -> str:
