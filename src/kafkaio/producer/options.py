@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,11 +25,14 @@ from kafkaio.producer.partitioner import (
 )
 from kafkaio.records import CompressionType
 
-__all__ = ["ProducerOptions", "Serializer", "parse_acks", "parse_compression"]
+__all__ = ["AsyncSerializer", "ProducerOptions", "Serializer", "parse_acks", "parse_compression"]
 
 log = logging.getLogger("kafkaio.producer")
 
 Serializer = Callable[[Any], bytes | None]
+AsyncSerializer = Callable[[str, Any], Awaitable[bytes | None]]
+"""``(topic, value) -> awaitable bytes``: a serializer that may do I/O (e.g. a Schema Registry
+lookup), awaited by ``send()``."""
 
 _INT32_MAX = 2**31 - 1
 _MAX_IDEMPOTENT_IN_FLIGHT = 5  # the broker caches the last 5 batches per producer+partition
@@ -122,6 +125,12 @@ class ProducerOptions:
     """Turns a key into bytes; without one keys must be bytes (or None)."""
     value_serializer: Serializer | None = None
     """Turns a value into bytes; without one values must be bytes (or None)."""
+    async_key_serializer: AsyncSerializer | None = None
+    """Like ``key_serializer``, but ``(topic, key)`` and awaited (for serializers doing I/O,
+    e.g. ``kafkaio.schema_registry``); not together with ``key_serializer``."""
+    async_value_serializer: AsyncSerializer | None = None
+    """Like ``value_serializer``, but ``(topic, value)`` and awaited; not together with
+    ``value_serializer``."""
     transactional_id: str | None = None
     """Enables transactions (``init_transactions``, ``begin_transaction``...); identifies the
     producer across restarts so that a new instance fences the old one. Needs idempotence."""
@@ -182,11 +191,21 @@ class ProducerOptions:
             self.partitioner_adaptive_partitioning_enable,
         )
         check_bool("partitioner_ignore_keys", self.partitioner_ignore_keys)
-        for name in ("key_serializer", "value_serializer"):
+        for name in (
+            "key_serializer",
+            "value_serializer",
+            "async_key_serializer",
+            "async_value_serializer",
+        ):
             func = getattr(self, name)
             if func is not None and not callable(func):
                 raise TypeError(
                     f"option {name!r} must be a callable or None, got {type(func).__name__} {func!r}"
+                )
+        for part in ("key", "value"):
+            if getattr(self, f"{part}_serializer") and getattr(self, f"async_{part}_serializer"):
+                raise ConfigurationError(
+                    f"give {part}_serializer or async_{part}_serializer, not both"
                 )
         if not isinstance(self.cluster, ClusterOptions):
             raise TypeError(

@@ -28,7 +28,7 @@ from kafkaio.producer.accumulator import (
 )
 from kafkaio.producer.metadata import RecordMetadata
 from kafkaio.producer.metrics import ProducerMetrics
-from kafkaio.producer.options import ProducerOptions, Serializer
+from kafkaio.producer.options import AsyncSerializer, ProducerOptions, Serializer
 from kafkaio.producer.sender import Sender
 from kafkaio.producer.transactions import (
     ConsumerGroupMetadata,
@@ -86,6 +86,8 @@ class Producer:
         partitioner_ignore_keys: bool = False,
         key_serializer: Serializer | None = None,
         value_serializer: Serializer | None = None,
+        async_key_serializer: AsyncSerializer | None = None,
+        async_value_serializer: AsyncSerializer | None = None,
         transactional_id: str | None = None,
         transaction_timeout_ms: int = 60_000,
         **cluster_options: Any,
@@ -111,6 +113,8 @@ class Producer:
             partitioner_ignore_keys=partitioner_ignore_keys,
             key_serializer=key_serializer,
             value_serializer=value_serializer,
+            async_key_serializer=async_key_serializer,
+            async_value_serializer=async_value_serializer,
             transactional_id=transactional_id,
             transaction_timeout_ms=transaction_timeout_ms,
         )
@@ -121,6 +125,8 @@ class Producer:
         self._metrics = ProducerMetrics()
         self._key_serializer: Serializer | None = opts.key_serializer
         self._value_serializer: Serializer | None = opts.value_serializer
+        self._async_key_serializer = opts.async_key_serializer
+        self._async_value_serializer = opts.async_value_serializer
         self._max_request_size = opts.max_request_size
         self._max_block = opts.max_block_ms / 1000
         self._accumulator = RecordAccumulator(
@@ -309,7 +315,7 @@ class Producer:
         if isinstance(key, (bytearray, memoryview)):
             return bytes(key)
         raise TypeError(
-            f"key must be bytes or None (or set key_serializer), got {type(key).__name__}"
+            f"key must be bytes or None (or set a key serializer), got {type(key).__name__}"
         )
 
     def _serialize_value(self, value: Any) -> bytes | None:
@@ -320,7 +326,7 @@ class Producer:
         if isinstance(value, (bytearray, memoryview)):
             return bytes(value)
         raise TypeError(
-            f"value must be bytes or None (or set value_serializer), got {type(value).__name__}"
+            f"value must be bytes or None (or set a value serializer), got {type(value).__name__}"
         )
 
     @staticmethod
@@ -387,6 +393,10 @@ class Producer:
             self._check_open()
         if self._txn is not None:
             self._txn.check_send()
+        if self._async_key_serializer is not None:
+            key = await self._async_key_serializer(topic, key)
+        if self._async_value_serializer is not None:
+            value = await self._async_value_serializer(topic, value)
         # Fast paths first: this runs once per record.
         if self._key_serializer is None and (key is None or type(key) is bytes):
             key_bytes = key
@@ -505,6 +515,10 @@ class Producer:
         header_list = self._check_headers(headers)
         ser_value = self._serialize_value
         ser_key = self._serialize_key
+        if self._async_value_serializer is not None:
+            values = [await self._async_value_serializer(topic, v) for v in values]
+        if keys is not None and self._async_key_serializer is not None:
+            keys = [await self._async_key_serializer(topic, k) for k in keys]
         # Already bytes and no serializer: no per-item call.
         if self._value_serializer is None and all(v is None or type(v) is bytes for v in values):
             vbytes = list(values)

@@ -13,7 +13,12 @@ import pytest
 from producer_helpers import read_partition
 
 from kafkaio.cluster import ClusterClient
-from kafkaio.errors import KafkaTimeoutError, MessageTooLargeError, ProducerClosedError
+from kafkaio.errors import (
+    ConfigurationError,
+    KafkaTimeoutError,
+    MessageTooLargeError,
+    ProducerClosedError,
+)
 from kafkaio.producer import Producer, partition_for_key
 from kafkaio.records import CompressionType
 from kafkaio.testing.pytest_plugin import TopicFactory
@@ -195,6 +200,47 @@ async def test_send_batch_fast_path(kafka_cluster: Any, make_topic: TopicFactory
         assert [md.offset for md in results] == list(range(20_000))
     records = await read(kafka_cluster, topic, 1, 20_000)
     assert [r.value for r in records] == values
+
+
+async def test_async_serializers_are_awaited_per_record_and_batch(
+    kafka_cluster: Any, make_topic: TopicFactory
+) -> None:
+    topic = make_topic(partitions=1)
+    seen: list[str] = []
+
+    async def key_ser(t: str, key: Any) -> bytes | None:
+        seen.append(t)
+        await asyncio.sleep(0)  # a serializer that does I/O (a registry lookup) yields
+        return None if key is None else str(key).encode()
+
+    async def value_ser(t: str, value: Any) -> bytes | None:
+        await asyncio.sleep(0)
+        return repr(value).encode()
+
+    async with producer(
+        kafka_cluster, async_key_serializer=key_ser, async_value_serializer=value_ser
+    ) as p:
+        md = await p.send_and_wait(topic, {"n": 1}, key=7)
+        assert md.serialized_key_size == 1 and md.serialized_value_size == len(b"{'n': 1}")
+        results = await (await p.send_batch(topic, [2, 3], keys=[8, None]))
+        assert [r.offset for r in results] == [1, 2]
+    assert seen == [topic] * 3
+    records = await read(kafka_cluster, topic, 0, 3)
+    assert [(r.key, r.value) for r in records] == [
+        (b"7", b"{'n': 1}"),
+        (b"8", b"2"),
+        (None, b"3"),
+    ]
+
+
+def test_sync_and_async_serializer_for_one_part_are_rejected() -> None:
+    async def ser(t: str, v: Any) -> bytes:
+        return b""
+
+    with pytest.raises(ConfigurationError, match="value_serializer or async_value_serializer"):
+        Producer(
+            bootstrap_servers="127.0.0.1:1", value_serializer=bytes, async_value_serializer=ser
+        )
 
 
 async def test_keyless_records_stick_to_one_partition_per_batch(
