@@ -386,33 +386,15 @@ class RecordBatchBuilder(_BuilderBase):
             timestamp_ms = time.time_ns() // 1_000_000
         elif type(timestamp_ms) is not int or not -1 <= timestamp_ms <= _MAX_INT64:
             raise _bad_timestamp(timestamp_ms)
+        if _append_native is not None:
+            total = self.append_sized(timestamp_ms, key, value, headers)
+            if total < 0:
+                return None
+            return _new_tuple(AppendResult, (self._last_offset_delta, timestamp_ms, total))
         base_ts = self._base_timestamp
         if base_ts is None:
             base_ts = self._base_timestamp = timestamp_ms
         offset_delta = self._last_offset_delta + 1
-        if _append_native is not None:
-            buf = self._buf
-            try:
-                total = _append_native(
-                    buf,
-                    offset_delta,
-                    timestamp_ms - base_ts,
-                    key,
-                    value,
-                    headers,
-                    self._max_bytes - len(buf) if self._count else _NO_ROOM_LIMIT,
-                )
-            except (TypeError, AttributeError, ValueError) as exc:
-                if self._count == 0 and self._delete_horizon_ms is None:
-                    self._base_timestamp = None
-                raise _bad_record(timestamp_ms, key, value, headers, exc) from None
-            if total < 0:
-                return None
-            self._count += 1
-            self._last_offset_delta = offset_delta
-            if timestamp_ms > self._max_timestamp:
-                self._max_timestamp = timestamp_ms
-            return _new_tuple(AppendResult, (offset_delta, timestamp_ms, total))
         t = _T
         tn = _TN
         try:
