@@ -42,6 +42,7 @@ from kafkaio.net.connection import (
 )
 from kafkaio.net.releases import ReleaseTuple, infer_release
 from kafkaio.net.sasl import TokenProvider
+from kafkaio.net.versions import BrokerApiVersions
 from kafkaio.protocol.api import Request, Response, RoutingKind
 from kafkaio.protocol.messages import MetadataRequest, MetadataResponse
 from kafkaio.protocol.messages.metadata import MetadataRequestTopic
@@ -541,6 +542,19 @@ class ClusterClient:
         except KafkaError as exc:
             raise NodeNotReadyError(f"node {node_id} is not ready: {exc}") from exc
         return conn.version_for(request_type)
+
+    async def api_versions_of(
+        self, node_id: NodeKey, *, group: ConnectionGroup = ConnectionGroup.DEFAULT
+    ) -> BrokerApiVersions:
+        """What ``node_id`` answered to ApiVersions: version ranges and finalized features
+        (connects if needed)."""
+        try:
+            conn = await self._connection(node_id, group)
+        except (StaleMetadataError, AuthenticationError):
+            raise
+        except KafkaError as exc:
+            raise NodeNotReadyError(f"node {node_id} is not ready: {exc}") from exc
+        return conn.api_versions
 
     def least_loaded_node(self) -> int | None:
         """A broker with a live connection and the fewest requests in flight (else random)."""

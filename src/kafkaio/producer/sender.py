@@ -270,7 +270,7 @@ class Sender:
                 self._cluster.force_metadata_update()
                 self._wake.set()
                 break
-            if self.transactions is not None:
+            if self.transactions is not None and not self.transactions.v2:
                 version = min(version, PRODUCE_MAX_VERSION)  # transactions version 1
             if self._node_failures.pop(node, 0):
                 log.info("node %d is reachable again", node)

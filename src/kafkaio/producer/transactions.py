@@ -1,8 +1,13 @@
 """The transactional producer's state machine and its requests to the transaction coordinator.
 
-Protocol: transactions version 1 (explicit AddPartitionsToTxn at v0-3, Produce at most v11,
-EndTxn at most v4), which every broker since 0.11 serves; the versions above those belong to
-KIP-890 part 2 (implicit partition adds, an epoch bump per transaction) and are not used.
+Protocol: transactions version 2 (KIP-890 part 2) when the cluster has finalized
+``transaction.version`` >= 2 and the coordinator serves EndTxn v5: partitions and offsets join
+the transaction implicitly (Produce v12+, TxnOffsetCommit v5+, no AddPartitionsToTxn or
+AddOffsetsToTxn), and the coordinator bumps the epoch at every EndTxn, returning the new one.
+Otherwise transactions version 1: explicit AddPartitionsToTxn (v0-3) and AddOffsetsToTxn,
+Produce at most v11, EndTxn at most v4. The version is chosen when a transaction begins and
+kept until it ends, as the Java client does, so a feature upgrade never changes a transaction
+midway.
 
 States (as in the Java client): UNINITIALIZED -> (init_transactions) READY -> (begin)
 IN_TRANSACTION -> (commit) COMMITTING / (abort) ABORTING -> READY. A failed batch or an
@@ -27,6 +32,7 @@ from kafkaio.errors import (
     KafkaTimeoutError,
     ProducerFencedError,
     TransactionalIdAuthorizationFailedError,
+    UnsupportedVersionError,
     for_code,
 )
 from kafkaio.producer.idempotence import IdempotenceState
@@ -62,6 +68,10 @@ log = logging.getLogger("kafkaio.producer")
 ADD_PARTITIONS_MAX_VERSION = 3
 END_TXN_MAX_VERSION = 4
 PRODUCE_MAX_VERSION = 11
+# Transactions version 2 (KIP-890 part 2).
+_TV2_FEATURE = "transaction.version"
+_TV2_END_TXN_VERSION = 5
+_TV2_TXN_OFFSET_COMMIT_VERSION = 5
 _BUMP_MIN_VERSION = 3  # InitProducerId v3+ bumps the epoch of a known producer id (KIP-360)
 
 _NOT_COORDINATOR = frozenset({15, 16})  # COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR
@@ -153,6 +163,9 @@ class TransactionManager:
         self._adding: asyncio.Task[None] | None = None
         self._offsets_added = False
         self.epoch_bump_required = False
+        self.v2 = False
+        """The ongoing transaction uses transactions version 2 (implicit adds)."""
+        self._v2_available = False
 
     # ------------------------------------------------------------------ state checks
 
@@ -219,7 +232,26 @@ class TransactionManager:
             raise IllegalStateError(f"init_transactions() called in state {self.state.value}")
         self.state = TransactionState.INITIALIZING
         await self._init_producer_id(bump=False)
+        self._v2_available = await self._coordinator_supports_v2()
         self.state = TransactionState.READY
+
+    async def _coordinator_supports_v2(self) -> bool:
+        """Whether the cluster finalized transactions version 2 and the coordinator serves it."""
+        try:
+            node = await self._cluster.coordinator_lookup(
+                CoordinationType.TRANSACTION, self.transactional_id
+            )
+            versions = await self._cluster.api_versions_of(node, group=ConnectionGroup.COORDINATION)
+        except KafkaError as exc:
+            log.debug("cannot tell the transactions version (%s); using version 1", exc)
+            return False
+        end_txn = versions.ranges.get(EndTxnRequest.API_KEY)
+        return (
+            versions.finalized_features.get(_TV2_FEATURE, 0) >= 2
+            and end_txn is not None
+            and end_txn.max >= _TV2_END_TXN_VERSION
+            and EndTxnRequest.MAX_VERSION >= _TV2_END_TXN_VERSION
+        )
 
     def begin(self) -> None:
         """Start a transaction."""
@@ -233,6 +265,7 @@ class TransactionManager:
             )
         self.partitions.clear()
         self._offsets_added = False
+        self.v2 = self._v2_available
         self.state = TransactionState.IN_TRANSACTION
 
     def begin_commit(self) -> None:
@@ -274,20 +307,32 @@ class TransactionManager:
         """EndTxn (if anything joined the transaction), then READY."""
         await self.wait_adds()
         if self.partitions or self._offsets_added:
-            await self._coordinator_call(
+            response = await self._coordinator_call(
                 lambda _v: EndTxnRequest(
                     transactional_id=self.transactional_id,
                     producer_id=self._idem.producer_id,
                     producer_epoch=self._idem.epoch,
                     committed=commit,
                 ),
-                END_TXN_MAX_VERSION,
+                None if self.v2 else END_TXN_MAX_VERSION,
                 _end_txn_error,
                 "EndTxn",
             )
-        if not commit and self.epoch_bump_required:
+            assert isinstance(response, EndTxnResponse)
+            if self.v2 and response.producer_id >= 0 and response.producer_epoch >= 0:
+                # Version 2: the coordinator bumped the epoch (or, at the last epoch, gave a
+                # new producer id); every partition's sequences restart at 0 under it.
+                self._idem.producer_id = response.producer_id
+                self._idem.epoch = response.producer_epoch
+                log.debug(
+                    "transactional id %r: now producer id %d, epoch %d",
+                    self.transactional_id,
+                    response.producer_id,
+                    response.producer_epoch,
+                )
+        if not commit and self.epoch_bump_required and not self.v2:
             # Failed batches left gaps in some partitions' sequences: a new epoch restarts
-            # every partition's sequences at 0 (KIP-360).
+            # every partition's sequences at 0 (KIP-360). Version 2 bumped it at EndTxn.
             await self._init_producer_id(bump=True)
         self.epoch_bump_required = False
         self.partitions.clear()
@@ -311,17 +356,19 @@ class TransactionManager:
                 raise ValueError(f"offset for {tp} must be an int >= 0, got {om.offset!r}")
             committed[tp] = om
         try:
-            await self._coordinator_call(
-                lambda _v: AddOffsetsToTxnRequest(
-                    transactional_id=self.transactional_id,
-                    producer_id=self._idem.producer_id,
-                    producer_epoch=self._idem.epoch,
-                    group_id=group.group_id,
-                ),
-                None,
-                _single_error,
-                "AddOffsetsToTxn",
-            )
+            if not self.v2:
+                await self._coordinator_call(
+                    lambda _v: AddOffsetsToTxnRequest(
+                        transactional_id=self.transactional_id,
+                        producer_id=self._idem.producer_id,
+                        producer_epoch=self._idem.epoch,
+                        group_id=group.group_id,
+                    ),
+                    None,
+                    _single_error,
+                    "AddOffsetsToTxn",
+                )
+            # Version 2: TxnOffsetCommit (v5+) adds the group's offsets to the transaction.
             self._offsets_added = True
             await self._txn_offset_commit(committed, group)
         except KafkaError as exc:
@@ -336,6 +383,10 @@ class TransactionManager:
         if tp in self.partitions or tp in self._pending:
             return
         if self.state not in (TransactionState.IN_TRANSACTION, TransactionState.COMMITTING):
+            return
+        if self.v2:
+            # Version 2: the partition leader adds it when the first Produce (v12+) arrives.
+            self.partitions.add(tp)
             return
         self._pending.add(tp)
         if self._adding is None or self._adding.done():
@@ -417,6 +468,7 @@ class TransactionManager:
         *,
         kind: CoordinationType = CoordinationType.TRANSACTION,
         key: str | None = None,
+        min_version: int | None = None,
     ) -> Any:
         """Send to the coordinator until a definitive answer; raise its error by category."""
         key = self.transactional_id if key is None else key
@@ -434,6 +486,11 @@ class TransactionManager:
                 )
                 if max_version is not None:
                     version = min(version, max_version)
+                if min_version is not None and version < min_version:
+                    raise UnsupportedVersionError(
+                        f"{name} needs version {min_version}+ for transactions version 2;"
+                        f" node {node} serves at most {version}"
+                    )
                 response = await self._cluster.send(
                     node, build(version), group=ConnectionGroup.COORDINATION, version=version
                 )
@@ -504,11 +561,12 @@ class TransactionManager:
 
         await self._coordinator_call(
             build,
-            None,
+            None if self.v2 else _TV2_TXN_OFFSET_COMMIT_VERSION - 1,
             error_of,
             "TxnOffsetCommit",
             kind=CoordinationType.GROUP,
             key=group.group_id,
+            min_version=_TV2_TXN_OFFSET_COMMIT_VERSION if self.v2 else None,
         )
 
 

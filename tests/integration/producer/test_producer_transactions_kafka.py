@@ -1,4 +1,6 @@
-"""The transactional producer against a real broker (transactions version 1)."""
+"""The transactional producer against real brokers: Kafka 4.x serves transactions version 2
+(KIP-890 part 2, implicit partition adds and an epoch bump per transaction); Kafka 3.9
+version 1 (explicit AddPartitionsToTxn)."""
 
 from __future__ import annotations
 
@@ -38,10 +40,16 @@ async def test_commit_visible_abort_invisible(kafka_cluster: Any, make_topic: An
     bootstrap = kafka_cluster.bootstrap_servers
     async with Producer(bootstrap_servers=bootstrap, transactional_id=f"{topic}-t") as producer:
         await producer.init_transactions()
+        txn = producer._txn
+        assert txn is not None
+        epochs = [producer._sender._idem.epoch]
         async with producer.transaction():
+            assert txn.v2  # Kafka 4.x finalizes transaction.version 2
             for i in range(5):
                 await producer.send(topic, b"c%d" % i, partition=0)
             await producer.send(topic, b"other", partition=1)
+        epochs.append(producer._sender._idem.epoch)
+        assert epochs[1] == epochs[0] + 1  # the coordinator bumped the epoch at EndTxn
         producer.begin_transaction()
         aborted = [await producer.send(topic, b"a%d" % i, partition=0) for i in range(3)]
         await producer.flush()
@@ -195,3 +203,28 @@ async def test_consume_transform_produce_with_group_member(
         assert await consumer.committed(TopicPartition(source, 0)) == 4
     values = await _read_committed(bootstrap, TopicPartition(sink, 0), 4)
     assert values == [b"out-in0", b"out-in1", b"out-in2", b"out-in3"]
+
+
+async def test_transactions_version_1_on_kafka_3_9(
+    kafka_legacy_cluster: Any, make_topic: Any
+) -> None:
+    from kafkaio.admin import Admin, NewTopic
+
+    bootstrap = kafka_legacy_cluster.bootstrap_servers
+    topic = "txn-v1-topic"
+    async with Admin(bootstrap_servers=bootstrap) as admin:
+        (await admin.create_topics([NewTopic(topic, num_partitions=1)])).raise_on_error()
+    async with Producer(bootstrap_servers=bootstrap, transactional_id="txn-v1") as producer:
+        await producer.init_transactions()
+        async with producer.transaction():
+            assert producer._txn is not None and not producer._txn.v2
+            for i in range(3):
+                await producer.send(topic, b"c%d" % i, partition=0)
+        producer.begin_transaction()
+        await producer.send(topic, b"aborted", partition=0)
+        await producer.flush()
+        await producer.abort_transaction()
+        async with producer.transaction():
+            await producer.send(topic, b"c3", partition=0)
+    values = await _read_committed(bootstrap, TopicPartition(topic, 0), 4)
+    assert values == [b"c0", b"c1", b"c2", b"c3"]

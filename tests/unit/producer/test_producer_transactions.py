@@ -16,6 +16,7 @@ from kafkaio.errors import (
     TopicAuthorizationFailedError,
     TransactionalIdAuthorizationFailedError,
 )
+from kafkaio.net.versions import BrokerApiVersions, VersionRange
 from kafkaio.producer import ConsumerGroupMetadata, Producer, TransactionAbortedError
 from kafkaio.producer.idempotence import IdempotenceState
 from kafkaio.producer.options import ProducerOptions
@@ -58,6 +59,12 @@ class FakeCoordinator:
         self.invalidated = 0
         self.epoch = 0
         self.version = 5  # newer than transactions version 1: must be capped
+        self.features: dict[str, int] = {}  # {"transaction.version": 2}: version 2
+
+    async def api_versions_of(self, node: int, **_: Any) -> BrokerApiVersions:
+        return BrokerApiVersions(
+            {EndTxnRequest.API_KEY: VersionRange(0, self.version)}, dict(self.features), 4
+        )
 
     async def coordinator_lookup(self, kind: Any, key: str) -> int:
         self.lookups += 1
@@ -94,6 +101,9 @@ class FakeCoordinator:
             ]
             return AddPartitionsToTxnResponse(results_by_topic_v3_and_below=results)
         if isinstance(request, EndTxnRequest):
+            if kw.get("version", 0) >= 5 and code == 0:
+                self.epoch += 1  # version 2: the coordinator bumps the epoch every time
+                return EndTxnResponse(error_code=0, producer_id=42, producer_epoch=self.epoch)
             return EndTxnResponse(error_code=code)
         if isinstance(request, AddOffsetsToTxnRequest):
             return AddOffsetsToTxnResponse(error_code=code)
@@ -146,7 +156,8 @@ async def test_happy_path_and_versions() -> None:
     await manager.init()
     assert manager.state is TransactionState.READY
     assert idem.current == (42, 1)
-    assert fake.invalidated == 1 and fake.lookups == 4
+    assert fake.invalidated == 1 and fake.lookups == 5  # 4 for InitProducerId, 1 for versions
+    assert not manager.v2
     manager.begin()
     await _added(manager, [TP, TopicPartition("t", 1), TopicPartition("u", 0)])
     adds = fake.of(AddPartitionsToTxnRequest)
@@ -159,6 +170,44 @@ async def test_happy_path_and_versions() -> None:
     ((end, version),) = fake.of(EndTxnRequest)
     assert end.committed and version == 4 and end.producer_epoch == 1
     assert manager.state is TransactionState.READY and not manager.partitions
+
+
+async def test_transactions_version_2_adds_implicitly_and_takes_the_bumped_epoch() -> None:
+    manager, fake, idem, _ = make()
+    fake.features = {"transaction.version": 2}
+    await manager.init()
+    assert idem.current == (42, 1)
+    manager.begin()
+    assert manager.v2
+    await _added(manager, [TP, TopicPartition("u", 0)])
+    assert not fake.of(AddPartitionsToTxnRequest)  # the leaders add them (Produce v12+)
+    assert manager.partitions == {TP, TopicPartition("u", 0)}
+    await manager.send_offsets({TP: 5}, ConsumerGroupMetadata("g"))
+    assert not fake.of(AddOffsetsToTxnRequest)  # TxnOffsetCommit v5+ adds the offsets
+    ((_commit, commit_version),) = fake.of(TxnOffsetCommitRequest)
+    assert commit_version == 5
+    manager.begin_commit()
+    await manager.end(commit=True)
+    ((end, version),) = fake.of(EndTxnRequest)
+    assert version == 5 and end.producer_epoch == 1
+    assert idem.current == (42, 2)  # the epoch the coordinator returned
+    # An abort after failed batches needs no InitProducerId: EndTxn bumped the epoch.
+    manager.begin()
+    await _added(manager, [TP])
+    manager.epoch_bump_required = True
+    manager.begin_abort()
+    await manager.end(commit=False)
+    assert len(fake.of(InitProducerIdRequest)) == 1
+    assert idem.current == (42, 3)
+
+
+async def test_transactions_version_2_needs_end_txn_v5_at_the_coordinator() -> None:
+    manager, fake, _, _ = make()
+    fake.features = {"transaction.version": 2}
+    fake.version = 4
+    await manager.init()
+    manager.begin()
+    assert not manager.v2
 
 
 async def test_empty_transaction_sends_no_end_txn() -> None:
