@@ -125,6 +125,7 @@ class ProducerBatch:
         compression: CompressionType,
         batch_size: int,
         now: float,
+        compression_level: int | None = None,
     ) -> None:
         self.tp = tp
         self.order: tuple[int, ...] = (next(_batch_order),)
@@ -133,7 +134,9 @@ class ProducerBatch:
         """The batch this one was split from (the broker rejected it as too large)."""
         self.pending_children = 0
         self.builder: RecordBatchBuilder | None = RecordBatchBuilder(
-            compression=compression, max_bytes=max(batch_size, 1)
+            compression=compression,
+            compression_level=compression_level,
+            max_bytes=max(batch_size, 1),
         )
         self.entries: list[Any] = []
         self.created = now
@@ -207,7 +210,9 @@ class ProducerBatch:
             self.builder = None
         return self.data
 
-    def split(self, compression: CompressionType) -> list[ProducerBatch]:
+    def split(
+        self, compression: CompressionType, compression_level: int | None = None
+    ) -> list[ProducerBatch]:
         """Two closed batches holding this batch's records (halves), for a broker that
         rejected it as too large. They keep the records' futures, creation time and order;
         with idempotence they take over this batch's sequence range."""
@@ -221,7 +226,7 @@ class ProducerBatch:
             ((decoded[:half], 0, half), (decoded[half:], half, len(decoded)))
         ):
             # No byte limit: every record of the half must go in.
-            part = ProducerBatch(self.tp, compression, 0x7FFFFFFF, self.created)
+            part = ProducerBatch(self.tp, compression, 0x7FFFFFFF, self.created, compression_level)
             part.order = (*self.order, i)
             part.parent = self
             part.attempts = self.attempts
@@ -419,10 +424,12 @@ class RecordAccumulator:
         compression: CompressionType,
         buffer_memory: int,
         on_new_batch: Callable[[], None],
+        compression_level: int | None = None,
     ) -> None:
         self.batch_size = batch_size
         self.linger = linger_ms / 1000
         self.compression = compression
+        self.compression_level = compression_level
         self.pool = BufferPool(buffer_memory)
         self.queues: dict[TopicPartition, PartitionQueue] = {}
         self._on_new_batch = on_new_batch
@@ -466,7 +473,9 @@ class RecordAccumulator:
                 timestamp_ms, key, value, headers, target, index, reserved
             ):
                 return False
-        batch = ProducerBatch(tp, self.compression, self.batch_size, time.monotonic())
+        batch = ProducerBatch(
+            tp, self.compression, self.batch_size, time.monotonic(), self.compression_level
+        )
         batch.transactional = self.transactional
         if not batch.try_append(timestamp_ms, key, value, headers, target, index, reserved):
             raise AssertionError("the first record of a batch is always accepted")

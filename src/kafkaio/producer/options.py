@@ -84,6 +84,11 @@ class ProducerOptions:
     """``0`` (no acknowledgement), ``1`` (leader) or ``"all"`` (every in-sync replica)."""
     compression_type: str | None = "none"
     """``none``, ``gzip``, ``snappy``, ``lz4`` or ``zstd``, applied per batch."""
+    compression_gzip_level: int | None = None
+    """gzip level 1-9 (``None`` or -1: zlib's default, 6), as the Java client's (KIP-390).
+    lz4 has no level option here: batches use lz4's fast mode."""
+    compression_zstd_level: int | None = None
+    """zstd level -131072 to 22 (``None``: 3, zstd's default), as the Java client's."""
     batch_size: int = 16_384
     """Upper bound of a batch's uncompressed bytes (a larger record gets a batch of its own)."""
     linger_ms: int = 5
@@ -143,6 +148,14 @@ class ProducerOptions:
         set_ = object.__setattr__
         set_(self, "acks", parse_acks(self.acks))
         set_(self, "compression_type", parse_compression(self.compression_type).name.lower())
+        if self.compression_gzip_level == -1:
+            set_(self, "compression_gzip_level", None)
+        for name, low, high in (
+            ("compression_gzip_level", 1, 9),
+            ("compression_zstd_level", -131072, 22),
+        ):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name), minimum=low, maximum=high)
         check_int("batch_size", self.batch_size, minimum=0, maximum=_INT32_MAX)
         check_int("linger_ms", self.linger_ms, minimum=0)
         check_int("buffer_memory", self.buffer_memory, minimum=1)
@@ -283,6 +296,14 @@ class ProducerOptions:
     def compression(self) -> CompressionType:
         """``compression_type`` as a codec id."""
         return parse_compression(self.compression_type)
+
+    @property
+    def compression_level(self) -> int | None:
+        """The level option of the configured codec (``None``: the codec's default)."""
+        return {
+            CompressionType.GZIP: self.compression_gzip_level,
+            CompressionType.ZSTD: self.compression_zstd_level,
+        }.get(self.compression)
 
     @property
     def transactional(self) -> bool:

@@ -534,7 +534,7 @@ class Sender:
         ):
             # Nothing was written; the records may fit in smaller batches (the topic's
             # max.message.bytes is below batch_size): halve and resend in place.
-            parts = batch.split(self._acc.compression)
+            parts = batch.split(self._acc.compression, self._acc.compression_level)
             log.info(
                 "%s: batch of %d records too large; split in two", batch.tp, batch.record_count
             )

@@ -416,8 +416,8 @@ def _too_big(codec: str, max_size: int) -> CorruptRecordError:
 def compress(codec_id: int, data: Buffer, *, level: int | None = None) -> bytes:
     """Compress ``data`` with Kafka codec ``codec_id`` in the framing the Java client writes.
 
-    ``level`` is the codec's own level (gzip 1-9, zstd 1-22); ``None`` is the codec default.
-    lz4 and snappy ignore it.
+    ``level`` is the codec's own level (gzip 1-9, zstd up to 22); ``None`` is the codec
+    default. lz4 (always its fast mode) and snappy ignore it.
     """
     if codec_id == 0:
         return bytes(data)

@@ -147,3 +147,37 @@ def test_partitioner_flags() -> None:
     assert make(partitioner_ignore_keys=True).partitioner_ignore_keys is True
     with pytest.raises(TypeError, match="'partitioner_adaptive_partitioning_enable'"):
         make(partitioner_adaptive_partitioning_enable="yes")
+
+
+@pytest.mark.parametrize(
+    ("codec", "option", "value"),
+    [
+        ("gzip", "compression_gzip_level", 1),
+        ("zstd", "compression_zstd_level", 19),
+        ("zstd", "compression_zstd_level", -5),
+    ],
+)
+def test_compression_levels_follow_the_codec(codec: str, option: str, value: int) -> None:
+    opts = ProducerOptions.from_kwargs({"compression_type": codec, option: value})
+    assert opts.compression_level == value
+    other = ProducerOptions.from_kwargs({"compression_type": "snappy", option: value})
+    assert other.compression_level is None  # only the configured codec's level applies
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("compression_gzip_level", 0),
+        ("compression_gzip_level", 10),
+        ("compression_zstd_level", 23),
+        ("compression_zstd_level", "high"),
+    ],
+)
+def test_bad_compression_levels_name_the_option(option: str, value: object) -> None:
+    with pytest.raises((ValueError, TypeError), match=option):
+        ProducerOptions.from_kwargs({"compression_type": "gzip", option: value})
+
+
+def test_gzip_level_minus_one_is_the_default() -> None:
+    opts = ProducerOptions.from_kwargs({"compression_type": "gzip", "compression_gzip_level": -1})
+    assert opts.compression_level is None

@@ -192,3 +192,11 @@ def test_unknown_codec_ids() -> None:
 )
 def test_xxh32_known_vectors(data: bytes, expected: int) -> None:
     assert xxh32(data) == expected
+
+
+@pytest.mark.parametrize(("codec", "level"), [(1, 1), (1, 9), (4, 1), (4, 19)])
+def test_levels_round_trip_and_trade_size(codec: int, level: int) -> None:
+    data = b"".join(b"record %d of a compressible batch; " % (i % 97) for i in range(5000))
+    packed = compress(codec, data, level=level)
+    assert decompress(codec, packed) == data
+    assert len(packed) < len(data) // 4
