@@ -25,10 +25,12 @@ venv: $(STAMP)
 generate: $(STAMP)
 	$(PY) tools/generate_protocol.py
 	$(PY) tools/generate_errors.py
+	$(PY) tools/generate_sync_admin.py
 
 check-generated: $(STAMP)
 	$(PY) tools/generate_protocol.py --check
 	$(PY) tools/generate_errors.py --check
+	$(PY) tools/generate_sync_admin.py --check
 	$(PY) tools/golden/generate_golden.py --check
 	$(PY) tools/golden_records/golden.py --check
 	sh tools/golden_partitioner/run.sh --check
