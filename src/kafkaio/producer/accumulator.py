@@ -31,7 +31,7 @@ from kafkaio.records import (
     TimestampType,
     iter_batches,
 )
-from kafkaio.records.v2 import append_tracked
+from kafkaio.records.v2 import append_tracked, append_tracked_many, complete_entries
 
 __all__ = [
     "BufferPool",
@@ -256,6 +256,18 @@ class ProducerBatch:
             ts_type = TimestampType.LOG_APPEND_TIME
         else:
             ts_type = TimestampType.CREATE_TIME
+        if complete_entries is not None:
+            complete_entries(
+                self.entries,
+                RecordMetadata,
+                topic,
+                partition,
+                base_offset,
+                log_append_time,
+                ts_type,
+                log_start_offset,
+            )
+            return
         new = tuple.__new__  # skips the NamedTuple's Python-level __new__: once per record
         e = self.entries
         for delta, (target, index, ts, ksize, vsize) in enumerate(
@@ -473,16 +485,87 @@ class RecordAccumulator:
                 timestamp_ms, key, value, headers, target, index, reserved
             ):
                 return False
+        batch = self._new_batch(tp)
+        if not batch.try_append(timestamp_ms, key, value, headers, target, index, reserved):
+            raise AssertionError("the first record of a batch is always accepted")
+        self._register(batch, batches)
+        return True
+
+    def append_many(
+        self,
+        tp: TopicPartition,
+        timestamp_ms: int,
+        keys: list[bytes | None] | None,
+        values: list[bytes | None],
+        headers: Sequence[Header],
+        target: Any,
+        start: int,
+        stop: int,
+        header_size: int,
+    ) -> tuple[int, bool]:
+        """Append records ``start``.. of a ``send_batch`` call (memory already reserved, no
+        null key or value) to ``tp``'s open batch, or a new one, until it is full or ``stop``
+        is reached; returns where it stopped and whether it started a batch."""
+        q = self.queues.get(tp)
+        if q is None:
+            q = self.queues[tp] = PartitionQueue(tp)
+        batches = q.batches
+        batch = batches[-1] if batches else None
+        end = start
+        if batch is not None and not batch.sealed and batch.builder is not None:
+            end = append_tracked_many(
+                batch.builder,
+                timestamp_ms,
+                keys,
+                values,
+                headers,
+                batch.entries,
+                target,
+                start,
+                stop,
+            )
+            if end == start:
+                batch.sealed = True  # full
+        started = end == start
+        if started:
+            # A new batch takes at least one record (the first always fits); it is queued
+            # only with records in it.
+            batch = self._new_batch(tp)
+            assert batch.builder is not None
+            end = append_tracked_many(
+                batch.builder,
+                timestamp_ms,
+                keys,
+                values,
+                headers,
+                batch.entries,
+                target,
+                start,
+                stop,
+            )
+            self._register(batch, batches)
+        assert batch is not None
+        count = end - start
+        batch.record_count += count
+        reserved = header_size * count + sum(map(len, values[start:end]))  # type: ignore[arg-type]
+        if keys is not None:
+            reserved += sum(map(len, keys[start:end]))  # type: ignore[arg-type]
+        batch.reserved += reserved
+        if end < stop:
+            batch.sealed = True
+        return end, started
+
+    def _new_batch(self, tp: TopicPartition) -> ProducerBatch:
         batch = ProducerBatch(
             tp, self.compression, self.batch_size, time.monotonic(), self.compression_level
         )
         batch.transactional = self.transactional
-        if not batch.try_append(timestamp_ms, key, value, headers, target, index, reserved):
-            raise AssertionError("the first record of a batch is always accepted")
+        return batch
+
+    def _register(self, batch: ProducerBatch, batches: collections.deque[ProducerBatch]) -> None:
         batches.append(batch)
         self.incomplete.add(batch)
         self._on_new_batch()
-        return True
 
     # ---------------------------------------------------------------- sending
 

@@ -843,6 +843,74 @@ append_sized_py(PyObject *builder, PyObject *const *args)
     return total;
 }
 
+/* One record through the fast path (or append_sized() for anything unusual), then its five
+ * entries. Returns the bytes it took, -1 when the batch is full, -2 with an exception set. */
+static Py_ssize_t
+track_one(PyObject *builder, PyObject *ts_obj, PyObject *key, PyObject *value,
+          PyObject *headers, PyObject *entries, PyObject *target, PyObject *index)
+{
+    CoreObject *b = (CoreObject *)builder;
+    PyObject *py_args[5] = {builder, ts_obj, key, value, headers};
+    long long ts, count, last_delta, max_bytes, max_ts, base_ts = 0;
+    int has_base = b->base_timestamp != NULL && b->base_timestamp != Py_None;
+    int fast = b->built == Py_None && b->buf != NULL && PyByteArray_CheckExact(b->buf)
+               && exact_int64(ts_obj, &ts) && ts >= -1 && exact_int64(b->count, &count)
+               && exact_int64(b->last_offset_delta, &last_delta)
+               && exact_int64(b->max_bytes, &max_bytes) && exact_int64(b->max_timestamp, &max_ts)
+               && (!has_base || exact_int64(b->base_timestamp, &base_ts))
+               && b->base_timestamp != NULL && last_delta < 0x7FFFFFFF;
+    if (PyErr_Occurred())
+        return -2;
+    Py_ssize_t total, ksize = -1, vsize = -1;
+    long long ts_delta;
+    if (!fast) {
+        total = append_sized_py(builder, py_args);
+    }
+    else if (__builtin_sub_overflow(ts, has_base ? base_ts : ts, &ts_delta)) {
+        total = append_sized_py(builder, py_args);
+    }
+    else {
+        Py_ssize_t used = PyByteArray_GET_SIZE(b->buf);
+        Py_ssize_t room = count ? (Py_ssize_t)(max_bytes - used) : PY_SSIZE_T_MAX;
+        total = encode_into(b->buf, last_delta + 1, ts_delta, key, value, headers, room, &ksize,
+                            &vsize);
+        if (total == -2) {
+            /* Let the reference raise its precise, value-naming error. */
+            PyErr_Clear();
+            total = append_sized_py(builder, py_args);
+        }
+        else if (total >= 0) {
+            PyObject *n_count = PyLong_FromLongLong(count + 1);
+            PyObject *n_delta = PyLong_FromLongLong(last_delta + 1);
+            if (n_count == NULL || n_delta == NULL) {
+                Py_XDECREF(n_count);
+                Py_XDECREF(n_delta);
+                return -2;
+            }
+            set_field(&b->count, n_count);
+            set_field(&b->last_offset_delta, n_delta);
+            if (!has_base)
+                set_field(&b->base_timestamp, Py_NewRef(ts_obj));
+            if (ts > max_ts)
+                set_field(&b->max_timestamp, Py_NewRef(ts_obj));
+        }
+    }
+    if (total < 0)
+        return total;
+    if (ksize == -1 && key != Py_None && (ksize = PyObject_Length(key)) < 0)
+        return -2;
+    if (vsize == -1 && value != Py_None && (vsize = PyObject_Length(value)) < 0)
+        return -2;
+    PyObject *row[5] = {target, index, ts_obj, PyLong_FromSsize_t(ksize),
+                        PyLong_FromSsize_t(vsize)};
+    int ok = row[3] != NULL && row[4] != NULL;
+    for (int i = 0; ok && i < 5; i++)
+        ok = PyList_Append(entries, row[i]) == 0;
+    Py_XDECREF(row[3]);
+    Py_XDECREF(row[4]);
+    return ok ? total : -2;
+}
+
 /* append_tracked(builder, timestamp_ms, key, value, headers, entries, target, index) -> int
  *
  * RecordBatchBuilder.append_sized() followed, when the record went in, by
@@ -860,82 +928,221 @@ append_tracked(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "append_tracked() needs a builder and a list");
         return NULL;
     }
-    CoreObject *b = (CoreObject *)args[0];
-    PyObject *ts_obj = args[1], *key = args[2], *value = args[3], *headers = args[4];
-    PyObject *entries = args[5];
-    long long ts, count, last_delta, max_bytes, max_ts, base_ts = 0;
-    int has_base = b->base_timestamp != NULL && b->base_timestamp != Py_None;
-    int fast = b->built == Py_None && b->buf != NULL && PyByteArray_CheckExact(b->buf)
-               && exact_int64(ts_obj, &ts) && ts >= -1 && exact_int64(b->count, &count)
-               && exact_int64(b->last_offset_delta, &last_delta)
-               && exact_int64(b->max_bytes, &max_bytes) && exact_int64(b->max_timestamp, &max_ts)
-               && (!has_base || exact_int64(b->base_timestamp, &base_ts))
-               && b->base_timestamp != NULL && last_delta < 0x7FFFFFFF;
+    Py_ssize_t total =
+        track_one(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7]);
+    return total == -2 ? NULL : PyLong_FromSsize_t(total);
+}
+
+/* append_tracked_many(builder, timestamp_ms, keys, values, headers, entries, target, start,
+ *                     stop) -> int
+ *
+ * append_tracked() for values[i] (and keys[i], or no key when keys is None) with index i, for
+ * i from start until stop or until the batch is full; returns where it stopped. The bulk call
+ * of send_batch().
+ */
+static PyObject *
+append_tracked_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 9) {
+        PyErr_Format(PyExc_TypeError, "append_tracked_many() takes 9 arguments (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    PyObject *keys = args[2], *values = args[3];
+    if (!PyObject_TypeCheck(args[0], &Core_Type) || !PyList_CheckExact(args[5])
+        || !PyList_CheckExact(values) || (keys != Py_None && !PyList_CheckExact(keys))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "append_tracked_many() needs a builder, lists of keys and values and "
+                        "a list of entries");
+        return NULL;
+    }
+    Py_ssize_t start = PyLong_AsSsize_t(args[7]);
+    Py_ssize_t stop = PyLong_AsSsize_t(args[8]);
     if (PyErr_Occurred())
         return NULL;
-    Py_ssize_t total, ksize = -1, vsize = -1;
-    if (fast) {
-        long long ts_delta;
-        if (!has_base)
-            base_ts = ts;
-        Py_ssize_t used = PyByteArray_GET_SIZE(b->buf);
-        Py_ssize_t room = count ? (Py_ssize_t)(max_bytes - used) : PY_SSIZE_T_MAX;
-        if (__builtin_sub_overflow(ts, base_ts, &ts_delta)) {
-            total = append_sized_py(args[0], args);
+    Py_ssize_t i = start;
+    for (; i < stop; i++) {
+        /* Re-checked every time: a fallback to Python code could change the lists. */
+        if (i >= PyList_GET_SIZE(values) || (keys != Py_None && i >= PyList_GET_SIZE(keys))) {
+            PyErr_SetString(PyExc_IndexError, "append_tracked_many(): index past the lists");
+            return NULL;
         }
-        else {
-            total = encode_into(b->buf, last_delta + 1, ts_delta, key, value, headers, room,
-                                &ksize, &vsize);
-            if (total == -2) {
-                /* Let the reference raise its precise, value-naming error. */
-                PyErr_Clear();
-                total = append_sized_py(args[0], args);
-            }
-            else if (total >= 0) {
-                PyObject *n_count = PyLong_FromLongLong(count + 1);
-                PyObject *n_delta = PyLong_FromLongLong(last_delta + 1);
-                PyObject *n_base = has_base ? NULL : Py_NewRef(ts_obj);
-                if (n_count == NULL || n_delta == NULL) {
-                    Py_XDECREF(n_count);
-                    Py_XDECREF(n_delta);
-                    Py_XDECREF(n_base);
-                    return NULL;
-                }
-                set_field(&b->count, n_count);
-                set_field(&b->last_offset_delta, n_delta);
-                if (n_base != NULL)
-                    set_field(&b->base_timestamp, n_base);
-                if (ts > max_ts)
-                    set_field(&b->max_timestamp, Py_NewRef(ts_obj));
-            }
-        }
+        PyObject *value = PyList_GET_ITEM(values, i);
+        PyObject *key = keys == Py_None ? Py_None : PyList_GET_ITEM(keys, i);
+        Py_INCREF(value);
+        Py_INCREF(key);
+        PyObject *index = PyLong_FromSsize_t(i);
+        Py_ssize_t total = index == NULL
+                               ? -2
+                               : track_one(args[0], args[1], key, value, args[4], args[5],
+                                           args[6], index);
+        Py_XDECREF(index);
+        Py_DECREF(value);
+        Py_DECREF(key);
+        if (total == -2)
+            return NULL;
+        if (total == -1)
+            break;
     }
-    else {
-        total = append_sized_py(args[0], args);
-    }
-    if (total == -2)
+    return PyLong_FromSsize_t(i);
+}
+
+/* -- complete_entries: resolve a produced batch's records ------------------------------- */
+
+/* obj.name(arg): PyObject_CallMethod would unpack a tuple argument. */
+static PyObject *
+call_method_one(PyObject *obj, const char *name, PyObject *arg)
+{
+    PyObject *meth = PyObject_GetAttrString(obj, name);
+    if (meth == NULL)
         return NULL;
-    if (total >= 0) {
-        if (ksize == -1 && key != Py_None)
-            ksize = PyObject_Length(key);
-        if (vsize == -1 && value != Py_None)
-            vsize = PyObject_Length(value);
-        if (ksize == -1 && key != Py_None)
-            return NULL;
-        if (vsize == -1 && value != Py_None)
-            return NULL;
-        PyObject *row[5] = {args[6], args[7], ts_obj, NULL, NULL};
-        row[3] = PyLong_FromSsize_t(ksize);
-        row[4] = PyLong_FromSsize_t(vsize);
-        int ok = row[3] != NULL && row[4] != NULL;
-        for (int i = 0; ok && i < 5; i++)
-            ok = PyList_Append(entries, row[i]) == 0;
-        Py_XDECREF(row[3]);
-        Py_XDECREF(row[4]);
-        if (!ok)
-            return NULL;
+    PyObject *res = PyObject_CallOneArg(meth, arg);
+    Py_DECREF(meth);
+    return res;
+}
+
+static PyObject *
+call_method_none(PyObject *obj, const char *name)
+{
+    PyObject *meth = PyObject_GetAttrString(obj, name);
+    if (meth == NULL)
+        return NULL;
+    PyObject *res = PyObject_CallNoArgs(meth);
+    Py_DECREF(meth);
+    return res;
+}
+
+static int
+flush_group(PyObject *group, PyObject *results, Py_ssize_t done)
+{
+    /* group.remaining -= done; when it reaches 0, group.future.set_result(results). */
+    PyObject *remaining = PyObject_GetAttrString(group, "remaining");
+    if (remaining == NULL)
+        return -1;
+    Py_ssize_t left = PyLong_AsSsize_t(remaining);
+    Py_DECREF(remaining);
+    if (left == -1 && PyErr_Occurred())
+        return -1;
+    left -= done;
+    PyObject *n_left = PyLong_FromSsize_t(left);
+    if (n_left == NULL)
+        return -1;
+    int rc = PyObject_SetAttrString(group, "remaining", n_left);
+    Py_DECREF(n_left);
+    if (rc < 0 || left != 0)
+        return rc;
+    PyObject *future = PyObject_GetAttrString(group, "future");
+    if (future == NULL)
+        return -1;
+    PyObject *is_done = call_method_none(future, "done");
+    int ok = is_done != NULL;
+    if (ok && !PyObject_IsTrue(is_done)) {
+        PyObject *r = call_method_one(future, "set_result", results);
+        ok = r != NULL;
+        Py_XDECREF(r);
     }
-    return PyLong_FromSsize_t(total);
+    Py_XDECREF(is_done);
+    Py_DECREF(future);
+    return ok ? 0 : -1;
+}
+
+/* complete_entries(entries, metadata_cls, topic, partition, base_offset, log_append_time,
+ *                  timestamp_type, log_start_offset) -> None
+ *
+ * ProducerBatch.complete()'s loop: one metadata tuple per record (the accumulator's flat
+ * entries: target, index, timestamp, key size, value size), set on the record's future
+ * (index -1) or stored in its send_batch GroupResult.
+ */
+static PyObject *
+complete_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8) {
+        PyErr_Format(PyExc_TypeError, "complete_entries() takes 8 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *entries = args[0];
+    PyTypeObject *cls = (PyTypeObject *)args[1];
+    if (!PyList_CheckExact(entries) || !PyType_Check(args[1])
+        || !PyType_IsSubtype(cls, &PyTuple_Type) || PyList_GET_SIZE(entries) % 5 != 0) {
+        PyErr_SetString(PyExc_TypeError, "complete_entries() needs entries and a tuple class");
+        return NULL;
+    }
+    PyObject *topic = args[2], *partition = args[3], *ts_type = args[6], *log_start = args[7];
+    long long base_offset = PyLong_AsLongLong(args[4]);
+    long long log_append = PyLong_AsLongLong(args[5]);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(entries) / 5;
+    PyObject *group = NULL, *results = NULL; /* the current send_batch target and its list */
+    Py_ssize_t group_done = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        /* The list cannot change under us: no Python code runs before the flush below, and
+         * the entries' owner holds it. Items are borrowed for the same reason. */
+        PyObject *target = PyList_GET_ITEM(entries, 5 * i);
+        Py_ssize_t index = PyLong_AsSsize_t(PyList_GET_ITEM(entries, 5 * i + 1));
+        if (index == -1 && PyErr_Occurred())
+            goto error;
+        PyObject *md = cls->tp_alloc(cls, 8);
+        if (md == NULL)
+            goto error;
+        PyObject *offset = PyLong_FromLongLong(base_offset >= 0 ? base_offset + i : -1);
+        if (offset == NULL) {
+            Py_DECREF(md);
+            goto error;
+        }
+        PyObject *ts = log_append >= 0 ? args[5] : PyList_GET_ITEM(entries, 5 * i + 2);
+        PyObject *items[8] = {topic, partition, offset, ts, ts_type,
+                              PyList_GET_ITEM(entries, 5 * i + 3),
+                              PyList_GET_ITEM(entries, 5 * i + 4), log_start};
+        for (int k = 0; k < 8; k++) {
+            if (k != 2)
+                Py_INCREF(items[k]);
+            PyTuple_SET_ITEM(md, k, items[k]);
+        }
+        if (index < 0) {
+            PyObject *is_done = call_method_none(target, "done");
+            int ok = is_done != NULL;
+            if (ok && !PyObject_IsTrue(is_done)) {
+                PyObject *r = call_method_one(target, "set_result", md);
+                ok = r != NULL;
+                Py_XDECREF(r);
+            }
+            Py_XDECREF(is_done);
+            Py_DECREF(md);
+            if (!ok)
+                goto error;
+            continue;
+        }
+        if (target != group) {
+            if (group != NULL && flush_group(group, results, group_done) < 0) {
+                Py_DECREF(md);
+                goto error;
+            }
+            Py_XDECREF(results);
+            Py_XDECREF(group);
+            results = PyObject_GetAttrString(target, "results");
+            group = Py_NewRef(target);
+            group_done = 0;
+            if (results == NULL || !PyList_Check(results)) {
+                if (results != NULL)
+                    PyErr_SetString(PyExc_TypeError, "a GroupResult's results must be a list");
+                Py_DECREF(md);
+                goto error;
+            }
+        }
+        if (PyList_SetItem(results, index, md) < 0) /* steals md */
+            goto error;
+        group_done++;
+    }
+    if (group != NULL && flush_group(group, results, group_done) < 0)
+        goto error;
+    Py_XDECREF(results);
+    Py_XDECREF(group);
+    Py_RETURN_NONE;
+error:
+    Py_XDECREF(results);
+    Py_XDECREF(group);
+    return NULL;
 }
 
 /* -- module ------------------------------------------------------------------------------ */
@@ -963,6 +1170,10 @@ static PyMethodDef native_methods[] = {
      "Append one encoded record to a bytearray; see kafkaio.records.v2."},
     {"append_tracked", (PyCFunction)(void (*)(void))append_tracked, METH_FASTCALL,
      "RecordBatchBuilder.append_sized() plus the producer's bookkeeping; see v2.py."},
+    {"append_tracked_many", (PyCFunction)(void (*)(void))append_tracked_many, METH_FASTCALL,
+     "append_tracked() over a list of values; see v2.py."},
+    {"complete_entries", (PyCFunction)(void (*)(void))complete_entries, METH_FASTCALL,
+     "Resolve a produced batch's records; see kafkaio.producer.accumulator."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -55,3 +55,25 @@ class BuilderCore:
     _max_bytes: int
     _built: bytes | None
     _delete_horizon_ms: int | None
+
+def append_tracked_many(
+    builder: Any,
+    timestamp_ms: int,
+    keys: list[Any] | None,
+    values: list[Any],
+    headers: Any,
+    entries: list[Any],
+    target: Any,
+    start: int,
+    stop: int,
+) -> int: ...
+def complete_entries(
+    entries: list[Any],
+    metadata_cls: type[tuple[Any, ...]],
+    topic: str,
+    partition: int,
+    base_offset: int,
+    log_append_time: int,
+    timestamp_type: Any,
+    log_start_offset: int,
+) -> None: ...

@@ -917,6 +917,56 @@ append_tracked: Callable[
 the producer's per-record call, in one native step when the extension is in use."""
 
 
+def _append_tracked_many_py(
+    builder: RecordBatchBuilder,
+    timestamp_ms: int,
+    keys: list[bytes | None] | None,
+    values: list[bytes | None],
+    headers: Sequence[Header],
+    entries: list[Any],
+    target: Any,
+    start: int,
+    stop: int,
+) -> int:
+    i = start
+    while i < stop:
+        key = None if keys is None else keys[i]
+        if (
+            _append_tracked_py(builder, timestamp_ms, key, values[i], headers, entries, target, i)
+            < 0
+        ):
+            break
+        i += 1
+    return i
+
+
+append_tracked_many: Callable[
+    [
+        RecordBatchBuilder,
+        int,
+        list[bytes | None] | None,
+        list[bytes | None],
+        Sequence[Header],
+        list[Any],
+        Any,
+        int,
+        int,
+    ],
+    int,
+] = _native.append_tracked_many if _native is not None else _append_tracked_many_py
+""":func:`append_tracked` for ``values[i]`` (with ``keys[i]``, or no key when ``keys`` is
+``None``) and index ``i``, from ``start`` until ``stop`` or until the batch is full; returns
+where it stopped (``send_batch``'s bulk call)."""
+
+
+complete_entries: Callable[..., None] | None = (
+    _native.complete_entries if _native is not None else None
+)
+"""The producer's batch completion loop in native code (``None`` without the extension):
+``(entries, metadata_cls, topic, partition, base_offset, log_append_time, timestamp_type,
+log_start_offset)``, see :meth:`kafkaio.producer.accumulator.ProducerBatch.complete`."""
+
+
 def row_factory(
     cls: type[_R], fields: Sequence[str | None], *, untracked: bool = False
 ) -> Callable[..., _R]:

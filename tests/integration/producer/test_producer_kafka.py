@@ -202,6 +202,32 @@ async def test_send_batch_fast_path(kafka_cluster: Any, make_topic: TopicFactory
     assert [r.value for r in records] == values
 
 
+async def test_send_batch_bulk_and_per_record_paths(
+    kafka_cluster: Any, make_topic: TopicFactory
+) -> None:
+    topic = make_topic(partitions=3)
+    async with producer(kafka_cluster, batch_size=4096) as p:
+        values = [b"v%05d" % i for i in range(6000)]
+        sticky = await (await p.send_batch(topic, values))  # bulk, partitions chosen sticky
+        keyed = await (
+            await p.send_batch(topic, [b"k1", b"k2"], keys=[b"a", b"b"], partition=2)
+        )  # keys to an explicit partition: bulk too
+        with_null = await (await p.send_batch(topic, [b"x", None], partition=0))  # per record
+    assert len({md.partition for md in sticky}) > 1  # the sticky partition moved on
+    by_partition: dict[int, list[bytes]] = collections.defaultdict(list)
+    for md, value in zip(sticky, values, strict=True):
+        by_partition[md.partition].append(value)
+    assert [md.partition for md in keyed] == [2, 2]
+    assert [md.serialized_value_size for md in with_null] == [1, -1]
+    for part, expected in by_partition.items():
+        extra = {2: 2, 0: 2}.get(part, 0)
+        records = await read(kafka_cluster, topic, part, len(expected) + extra)
+        got = [r.value for r in records if r.value is not None and r.value.startswith(b"v")]
+        assert got == expected  # in order, each exactly once
+        offsets = [md.offset for md in sticky if md.partition == part]
+        assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
+
+
 async def test_async_serializers_are_awaited_per_record_and_batch(
     kafka_cluster: Any, make_topic: TopicFactory
 ) -> None:

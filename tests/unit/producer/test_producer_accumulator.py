@@ -197,3 +197,52 @@ async def test_wait_all_done_waits_only_for_batches_appended_before() -> None:
 def test_estimate_record_size() -> None:
     assert estimate_record_size(None, None) == 21
     assert estimate_record_size(b"ab", b"cde", [("h", b"xy")]) == 21 + 5 + 10 + 1 + 2
+
+
+@pytest.mark.parametrize("native", [True, False])
+async def test_completion_native_and_python_agree(
+    native: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kafkaio.producer import accumulator
+
+    if not native:
+        monkeypatch.setattr(accumulator, "complete_entries", None)
+    elif accumulator.complete_entries is None:
+        pytest.skip("the native extension is not in use")
+    loop = asyncio.get_running_loop()
+    batch = ProducerBatch(TP, CompressionType.NONE, 10_000, 0.0)
+    cancelled: asyncio.Future[RecordMetadata] = loop.create_future()
+    cancelled.cancel()
+    first: asyncio.Future[list[RecordMetadata]] = loop.create_future()
+    second: asyncio.Future[list[RecordMetadata]] = loop.create_future()
+    g1, g2 = GroupResult(first, 3), GroupResult(second, 2)
+    single: asyncio.Future[RecordMetadata] = loop.create_future()
+    rows = [(g1, 0), (g1, 1), (cancelled, -1), (g2, 1), (g2, 0), (single, -1), (g1, 2)]
+    for i, (target, index) in enumerate(rows):
+        assert batch.try_append(1000 + i, b"k" * i, b"v", (), target, index, 10)
+    batch.complete(40, -1, 3)
+    assert [m.offset for m in first.result()] == [40, 41, 46]
+    assert [m.offset for m in second.result()] == [44, 43]
+    assert single.result() == RecordMetadata("t", 0, 45, 1005, TimestampType.CREATE_TIME, 5, 1, 3)
+    assert g1.remaining == 0 and g2.remaining == 0
+
+
+async def test_append_many_fills_batches_and_accounts_memory() -> None:
+    acc, woken = make_acc(batch_size=400, buffer_memory=1_000_000)
+    loop = asyncio.get_running_loop()
+    group = GroupResult(loop.create_future(), 30)
+    values: list[bytes | None] = [b"%03d" % i + b"x" * 40 for i in range(30)]
+    i, started = 0, []
+    while i < 30:
+        i2, new = acc.append_many(TP, 5, None, values, (), group, i, 30, 21)
+        assert i2 > i
+        started.append(new)
+        i = i2
+    batches = list(acc.queues[TP].batches)
+    assert len(batches) > 1 and all(started) and len(woken) == len(batches)
+    assert all(b.sealed for b in batches[:-1])
+    assert sum(b.record_count for b in batches) == 30
+    assert sum(b.reserved for b in batches) == sum(21 + len(v or b"") for v in values)
+    decoded = [r.value for b in batches for r in next(iter_batches(b.close())).records()]
+    assert decoded == values
+    assert batches[0].entries[1:15:5] == [0, 1, 2]  # indexes into the group
