@@ -84,6 +84,17 @@ class Partitioner(Protocol):
         """Told after a record of ``size`` bytes was appended to ``partition``."""
         ...
 
+    def place(
+        self,
+        topic: str,
+        key: bytes | None,
+        num_partitions: int,
+        available: Sequence[int],
+        size: int,
+    ) -> int:
+        """:meth:`partition` and :meth:`on_append` in one call (``send``'s per-record path)."""
+        ...
+
 
 QueueSizes = Callable[[str, Sequence[int]], Sequence[int]]
 """``(topic, partitions) -> batches queued per partition`` (adaptive partitioning's input)."""
@@ -135,6 +146,25 @@ class BuiltInPartitioner:
             # next keyless record of this topic picks a new one (with knowledge of leaders).
             del self._sticky[topic]
 
+    def place(
+        self,
+        topic: str,
+        key: bytes | None,
+        num_partitions: int,
+        available: Sequence[int],
+        size: int,
+    ) -> int:
+        if key is not None and not self._ignore_keys:
+            return (murmur2(key) & 0x7FFFFFFF) % num_partitions
+        state = self._sticky.get(topic)
+        if state is None or state[0] >= num_partitions:
+            state = self._sticky[topic] = [self._choose(topic, num_partitions, available), 0]
+        part = state[0]
+        state[1] += size
+        if state[1] >= self._batch_size:
+            del self._sticky[topic]
+        return part
+
     def _choose(self, topic: str, num_partitions: int, available: Sequence[int]) -> int:
         if not available:
             return self._rng.randrange(num_partitions)
@@ -168,6 +198,16 @@ class RoundRobinPartitioner:
     def on_append(self, topic: str, partition: int, size: int) -> None:
         return None
 
+    def place(
+        self,
+        topic: str,
+        key: bytes | None,
+        num_partitions: int,
+        available: Sequence[int],
+        size: int,
+    ) -> int:
+        return self.partition(topic, key, num_partitions, available)
+
 
 class UserPartitioner:
     """Adapts a user callable; its answer is checked against the topic's partitions."""
@@ -194,3 +234,13 @@ class UserPartitioner:
 
     def on_append(self, topic: str, partition: int, size: int) -> None:
         return None
+
+    def place(
+        self,
+        topic: str,
+        key: bytes | None,
+        num_partitions: int,
+        available: Sequence[int],
+        size: int,
+    ) -> int:
+        return self.partition(topic, key, num_partitions, available)

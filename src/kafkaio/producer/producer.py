@@ -419,13 +419,6 @@ class Producer:
             info = await self._topic_info(topic)
             self._check_open()
         count, available = info
-        if partition is None:
-            part = self._partitioner.partition(topic, key_bytes, count, available)
-        elif type(partition) is int and 0 <= partition < count:
-            part = partition
-        else:
-            part = self._choose_partition(topic, key_bytes, partition, count, available)
-        future: asyncio.Future[RecordMetadata] = self._loop.create_future()
         size = _RECORD_OVERHEAD
         if key_bytes is not None:
             size += len(key_bytes)
@@ -433,6 +426,15 @@ class Producer:
             size += len(value_bytes)
         if header_list:
             size = estimate_record_size(key_bytes, value_bytes, header_list)
+        if partition is None:
+            # Placed and counted towards the sticky choice in one call (as Java, only
+            # records the partitioner placed count).
+            part = self._partitioner.place(topic, key_bytes, count, available, size)
+        elif type(partition) is int and 0 <= partition < count:
+            part = partition
+        else:
+            part = self._choose_partition(topic, key_bytes, partition, count, available)
+        future: asyncio.Future[RecordMetadata] = self._loop.create_future()
         accumulator = self._accumulator
         pool = accumulator.pool
         if size + _HEADER_SLACK > self._max_request_size or size > pool.total:
@@ -459,9 +461,6 @@ class Producer:
         except BaseException:
             pool.release(size)
             raise
-        if partition is None:
-            # Only records the partitioner placed count towards its sticky choice (as in Java).
-            self._partitioner.on_append(topic, part, size)
         if self._txn is not None:
             self._txn.maybe_add_partition(tp)
         if new_batch:

@@ -185,3 +185,24 @@ def test_ignore_keys_makes_keyed_records_sticky() -> None:
     part = BuiltInPartitioner(batch_size=10**6, rng=random.Random(4), ignore_keys=True)
     chosen = {part.partition("t", b"k%d" % i, 50, list(range(50))) for i in range(100)}
     assert len(chosen) == 1
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    sends=st.lists(
+        st.tuples(st.one_of(st.none(), st.binary(max_size=8)), st.integers(1, 400)), max_size=60
+    ),
+    seed=st.integers(0, 1000),
+)
+def test_place_is_partition_then_on_append(
+    sends: list[tuple[bytes | None, int]], seed: int
+) -> None:
+    placed = BuiltInPartitioner(1000, random.Random(seed))
+    stepwise = BuiltInPartitioner(1000, random.Random(seed))
+    for key, size in sends:
+        expected = stepwise.partition("t", key, 6, [0, 1, 2, 3, 4, 5])
+        if key is None:  # as in Java, keyed records do not count towards the sticky choice
+            stepwise.on_append("t", expected, size)
+        assert placed.place("t", key, 6, [0, 1, 2, 3, 4, 5], size) == expected
+    rr = RoundRobinPartitioner()
+    assert [rr.place("t", None, 3, [0, 1, 2], 10) for _ in range(4)] == [0, 1, 2, 0]
