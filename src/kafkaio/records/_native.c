@@ -1099,6 +1099,9 @@ complete_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 Py_INCREF(items[k]);
             PyTuple_SET_ITEM(md, k, items[k]);
         }
+        /* Strings, ints and an enum member cannot lead back to the tuple: left out of the
+         * cyclic GC, as CPython itself concludes for such tuples, one pass later. */
+        PyObject_GC_UnTrack(md);
         if (index < 0) {
             PyObject *is_done = call_method_none(target, "done");
             int ok = is_done != NULL;
