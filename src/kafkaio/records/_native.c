@@ -1,9 +1,11 @@
-/* Native hot loops of kafkaio.records: the record decoder and the record encoder of v2 batches.
+/* Native hot loops of kafkaio: the record decoder and encoder of v2 batches, and the
+ * producer's per-record bookkeeping around the encoder (append_tracked*, complete_entries).
  *
- * Each function is a drop-in for a pure-Python function in kafkaio/records/v2.py (the
- * reference): same arguments, same results, same exception classes and messages. The
- * Python side picks this module up unless KAFKAIO_NO_EXTENSIONS is set; the property tests in
- * tests/unit/records/test_records_native.py run both on the same inputs.
+ * Each function is a drop-in for Python code in kafkaio/records/v2.py or
+ * kafkaio/producer/accumulator.py (the reference): same arguments, same results, same
+ * exception classes and messages. The Python side picks this module up unless
+ * KAFKAIO_NO_EXTENSIONS is set; tests/unit/records/test_records_native.py and the producer's
+ * unit tests run both on the same inputs.
  *
  * Bounds: every read is checked against the buffer's length before it happens (an
  * IndexError, as the Python reference raises for data[pos] past the end), every slice
@@ -391,6 +393,12 @@ decode_rows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_buffer view;
     if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
         return NULL;
+    if (pos < 0 || end > view.len) {
+        /* Slices are checked against the record's end only: keep that end inside the buffer. */
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_IndexError, "index out of range");
+        return NULL;
+    }
     Input in = {(const unsigned char *)view.buf, view.len};
     RowTypeObject *row = Py_IS_TYPE(make, &RowType_Type) ? (RowTypeObject *)make : NULL;
     PyObject *out = PyList_New(count);

@@ -321,3 +321,12 @@ def test_consumer_records_are_left_out_of_the_cyclic_gc() -> None:
     tracked = _native.decode_rows(*args, _native.RowType(ConsumerRecord, names), "t", 0, None)
     assert all(gc.is_tracked(r) for r in tracked)
     assert tracked == untracked
+
+
+def test_decoder_rejects_a_range_outside_the_buffer() -> None:
+    body = _body([(0, b"k", b"v" * 30, [])])
+    args = (TimestampType.CREATE_TIME, None, _row, "t", 0, None)
+    with pytest.raises(IndexError):
+        _native.decode_rows(body[:10], 0, len(body), 1, 0, 0, *args)
+    with pytest.raises(IndexError):
+        _native.decode_rows(body, -1, len(body), 1, 0, 0, *args)
