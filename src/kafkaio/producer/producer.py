@@ -553,8 +553,7 @@ class Producer:
         acc = self._accumulator
         pool = acc.pool
         append = acc.append
-        choose = self._partitioner.partition
-        on_append = self._partitioner.on_append
+        place = self._partitioner.place
         header_size = estimate_record_size(None, None, header_list)
         slack_limit = self._max_request_size - _HEADER_SLACK
         tps: dict[int, TopicPartition] = {}
@@ -581,7 +580,9 @@ class Producer:
                     group.remaining -= 1
                     continue
             part = (
-                partition if partition is not None else choose(topic, key_bytes, count, available)
+                partition
+                if partition is not None
+                else place(topic, key_bytes, count, available, size)
             )
             tp = tps.get(part)
             if tp is None:
@@ -609,8 +610,6 @@ class Producer:
             except BaseException:
                 pool.release(size)
                 raise
-            if partition is None:
-                on_append(topic, part, size)
             if self._txn is not None:
                 self._txn.maybe_add_partition(tp)
         return future
