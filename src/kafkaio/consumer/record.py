@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
-from kafkaio.errors import KafkaError
+from kafkaio.errors import RecordDeserializationError
 from kafkaio.records import TimestampType, row_factory
 from kafkaio.structs import OffsetAndMetadata
 
@@ -62,17 +62,3 @@ class OffsetAndTimestamp(NamedTuple):
     offset: int
     timestamp: int
     leader_epoch: int | None = None
-
-
-class RecordDeserializationError(KafkaError):
-    """A key or value deserializer failed; names the record (``seek`` past it to go on)."""
-
-    def __init__(self, topic: str, partition: int, offset: int, part: str, cause: Any) -> None:
-        super().__init__(
-            f"failed to deserialize the {part} of the record at offset {offset} of"
-            f" {topic}-{partition}: {cause!r}"
-        )
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-        self.part = part

@@ -266,3 +266,22 @@ class IllegalStateError(KafkaError):
 
 class ProducerClosedError(IllegalStateError):
     """The producer is closed (or closing) and accepts no more records."""
+
+
+class TransactionAbortedError(KafkaError):
+    """The record was not sent: its transaction was aborted (or must be) before it left."""
+
+
+class RecordDeserializationError(KafkaError):
+    """A consumer's key or value deserializer failed; names the record (``seek`` past it to
+    go on)."""
+
+    def __init__(self, topic: str, partition: int, offset: int, part: str, cause: Any) -> None:
+        super().__init__(
+            f"failed to deserialize the {part} of the record at offset {offset} of"
+            f" {topic}-{partition}: {cause!r}"
+        )
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.part = part

@@ -31,6 +31,7 @@ from kafkaio.errors import (
     KafkaError,
     KafkaTimeoutError,
     ProducerFencedError,
+    TransactionAbortedError,
     TransactionalIdAuthorizationFailedError,
     UnsupportedVersionError,
     for_code,
@@ -93,10 +94,6 @@ class TransactionState(enum.Enum):
     ABORTING = "aborting"
     ABORTABLE_ERROR = "abortable_error"
     FATAL_ERROR = "fatal_error"
-
-
-class TransactionAbortedError(KafkaError):
-    """The record was not sent: its transaction was aborted (or must be) before it left."""
 
 
 class ConsumerGroupMetadata(NamedTuple):

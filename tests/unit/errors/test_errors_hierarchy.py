@@ -222,3 +222,15 @@ def test_public_names() -> None:
         assert isinstance(value, type) and issubclass(value, E.KafkaError), name
     with pytest.raises(TypeError):
         E.BROKER_ERRORS[0] = E.UnknownServerError  # type: ignore[index]
+
+
+def test_transaction_and_deserialization_errors_live_in_kafkaio_errors() -> None:
+    from kafkaio import errors
+    from kafkaio.consumer import RecordDeserializationError
+    from kafkaio.producer import TransactionAbortedError
+
+    assert TransactionAbortedError is errors.TransactionAbortedError
+    assert RecordDeserializationError is errors.RecordDeserializationError
+    exc = errors.RecordDeserializationError("t", 1, 5, "value", ValueError("bad"))
+    assert (exc.topic, exc.partition, exc.offset, exc.part) == ("t", 1, 5, "value")
+    assert "offset 5 of t-1" in str(exc)
