@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 from uuid import UUID
 
@@ -368,6 +368,50 @@ class ClusterMetadata:
             except Exception:
                 log.exception("metadata listener %r failed", listener)
         return change
+
+    def apply_leader_hint(
+        self,
+        tp: TopicPartition,
+        leader: int,
+        leader_epoch: int,
+        brokers: Iterable[BrokerMetadata] = (),
+    ) -> bool:
+        """Take a partition's new leader from an error response (KIP-951: Produce v10+ and
+        Fetch v16+ name it with NOT_LEADER_OR_FOLLOWER / FENCED_LEADER_EPOCH), with the
+        endpoints of brokers the view does not know yet; True when the view changed.
+
+        Only a newer leader epoch is taken, so a late hint never undoes a newer view.
+        Listeners are told as for a Metadata response.
+        """
+        topic = self._topics.get(tp.topic)
+        current = topic.partitions.get(tp.partition) if topic is not None else None
+        if topic is None or current is None or leader < 0 or leader_epoch < 0:
+            return False
+        held = self._epochs.get(tp)
+        if leader_epoch <= current.leader_epoch or (held is not None and leader_epoch <= held[1]):
+            return False
+        added = {b.node_id: b for b in brokers if b.node_id not in self._brokers}
+        if leader not in self._brokers and leader not in added:
+            return False  # no address for the new leader: wait for a Metadata response
+        if added:
+            self._brokers = {**self._brokers, **added}
+        partitions = dict(topic.partitions)
+        partitions[tp.partition] = replace(current, leader=leader, leader_epoch=leader_epoch)
+        self._topics[tp.topic] = replace(topic, partitions=partitions)
+        self._epochs[tp] = (topic.topic_id, leader_epoch)
+        log.debug("%s: leader %d at epoch %d (from a response's hint)", tp, leader, leader_epoch)
+        change = MetadataUpdate(
+            brokers_changed=bool(added),
+            leaders_changed=frozenset({tp}),
+            recreated_topics=frozenset(),
+            stale_partitions_ignored=frozenset(),
+        )
+        for listener in list(self._listeners):
+            try:
+                listener(self, change)
+            except Exception:
+                log.exception("metadata listener %r failed", listener)
+        return True
 
     def with_topics(self, names: Iterable[str]) -> dict[str, TopicMetadata]:
         """The known metadata of ``names`` (unknown ones omitted)."""

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from kafkaio.cluster import ClusterClient, TopicPartition
+from kafkaio.cluster.metadata import BrokerMetadata
 from kafkaio.errors import (
     AuthenticationError,
     KafkaConnectionError,
@@ -41,6 +42,8 @@ from kafkaio.producer.metrics import ProducerMetrics
 from kafkaio.producer.options import ProducerOptions
 from kafkaio.producer.transactions import PRODUCE_MAX_VERSION, TransactionManager
 from kafkaio.protocol.messages.produce import (
+    LeaderIdAndEpoch,
+    NodeEndpoint,
     PartitionProduceData,
     ProduceRequest,
     ProduceResponse,
@@ -61,6 +64,8 @@ _UNKNOWN_PRODUCER_ID = 59
 _AMBIGUOUS_CODES = frozenset(
     {7, 13, 20}
 )  # REQUEST_TIMED_OUT, NETWORK_EXCEPTION, NOT_ENOUGH_REPLICAS_AFTER_APPEND
+# NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH: Produce v10+ names the new leader (KIP-951).
+_LEADER_MOVED = frozenset({6, 74})
 _TOPIC_ID_VERSION = 13  # Produce v13 addresses topics by id
 _EXPIRY_CHECK_INTERVAL = 0.05
 _ZERO_UUID = UUID(int=0)
@@ -486,10 +491,28 @@ class Sender:
                         )
                         text = f"{text}; {detail}" if text else detail
                     exc = for_code(code)(text or None)
-                    self._settle_error(batch, exc, ambiguous=code in _AMBIGUOUS_CODES, now=now)
+                    moved = code in _LEADER_MOVED and self._take_leader_hint(
+                        batch.tp, part.current_leader, response.node_endpoints
+                    )
+                    self._settle_error(
+                        batch, exc, ambiguous=code in _AMBIGUOUS_CODES, now=now, moved=moved
+                    )
         for batch in by_tp.values():
             missing = KafkaConnectionError(f"the produce response did not mention {batch.tp}")
             self._settle_error(batch, missing, ambiguous=True, now=now)
+
+    def _take_leader_hint(
+        self, tp: TopicPartition, leader: LeaderIdAndEpoch, endpoints: list[NodeEndpoint]
+    ) -> bool:
+        """KIP-951: the old leader named the new one; use it without a Metadata round trip."""
+        if leader.leader_id < 0:
+            return False
+        return self._cluster.cluster.apply_leader_hint(
+            tp,
+            leader.leader_id,
+            leader.leader_epoch,
+            (BrokerMetadata(e.node_id, e.host, e.port, e.rack) for e in endpoints),
+        )
 
     # ------------------------------------------------------------------ outcomes
 
@@ -515,12 +538,18 @@ class Sender:
         self._acc.deallocate(batch)
 
     def _settle_error(
-        self, batch: ProducerBatch, exc: KafkaError, *, ambiguous: bool, now: float
+        self,
+        batch: ProducerBatch,
+        exc: KafkaError,
+        *,
+        ambiguous: bool,
+        now: float,
+        moved: bool = False,
     ) -> None:
         q = self._leave_flight(batch)
         if ambiguous:
             batch.ambiguous = True
-        if exc.invalid_metadata:
+        if exc.invalid_metadata and not moved:
             self._cluster.force_metadata_update()
         code = getattr(exc, "errno", None)
         if self._idempotent and code in (_OUT_OF_ORDER_SEQUENCE_NUMBER, _UNKNOWN_PRODUCER_ID):
@@ -546,7 +575,8 @@ class Sender:
             batch.attempts <= self._opts.retries and now - batch.created < self._delivery_timeout
         )
         if (exc.retriable or ambiguous) and within_limits and not self._closed:
-            self._retry(q, batch, now)
+            # A known new leader is worth trying at once (as the Java client does).
+            self._retry(q, batch, now, backoff=not moved)
             return
         if (
             self._idempotent

@@ -82,3 +82,55 @@ async def test_leader_killed_and_restarted_every_acked_record_exactly_once_in_or
             values = [r.value for r in records]
             assert len(values) == len(set(values)), f"partition {p} holds duplicates"
             assert values == acked[p], f"partition {p}: log differs from what was acknowledged"
+
+
+async def test_moved_leader_is_taken_from_the_produce_response_kip_951(
+    kafka_cluster_3: Any,
+) -> None:
+    from kafkaio.admin import Admin
+
+    cluster = kafka_cluster_3
+    topic = unique_topic_name("leader-hint")
+    await asyncio.to_thread(cluster.create_topic, topic, 1, 3, {"min.insync.replicas": 2})
+    tp = TopicPartition(topic, 0)
+    async with Producer(
+        bootstrap_servers=cluster.bootstrap_servers, linger_ms=2, retry_backoff_ms=50
+    ) as producer:
+        values = [b"before-%d" % i for i in range(100)]
+        futures = [await producer.send(topic, v, partition=0) for v in values]
+        await producer.flush()
+        metadata = producer._cluster.cluster
+        old = metadata.partition(tp)
+        assert old is not None and old.leader is not None
+        hints: list[bool] = []
+        apply = metadata.apply_leader_hint
+
+        def recording(*args: Any, **kwargs: Any) -> bool:
+            hints.append(apply(*args, **kwargs))
+            return hints[-1]
+
+        metadata.apply_leader_hint = recording  # type: ignore[method-assign]
+        # Move the leadership while the old leader lives: it answers the next produce with
+        # NOT_LEADER_OR_FOLLOWER naming the new leader.
+        new_leader = next(r for r in old.replicas if r != old.leader)
+        order = [new_leader, *(r for r in old.replicas if r != new_leader)]
+        async with Admin(bootstrap_servers=cluster.bootstrap_servers) as admin:
+            (await admin.alter_partition_reassignments({tp: order})).raise_on_error()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 30
+            while True:
+                result = await admin.elect_leaders([tp])
+                if result[tp].error is None:
+                    break
+                assert loop.time() < deadline, f"election did not happen: {result[tp].error}"
+                await asyncio.sleep(0.5)
+        after = [b"after-%d" % i for i in range(100)]
+        futures += [await producer.send(topic, v, partition=0) for v in after]
+        await producer.flush()
+        assert all(f.exception() is None for f in futures)
+        assert True in hints, "the old leader's answer should have named the new one"
+        moved = metadata.partition(tp)
+        assert moved is not None and moved.leader == new_leader
+    async with ClusterClient(bootstrap_servers=cluster.bootstrap_servers) as client:
+        records = await read_partition(client, topic, 0, len(values) + len(after), timeout=60)
+    assert [r.value for r in records] == values + after

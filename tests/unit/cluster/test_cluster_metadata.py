@@ -141,3 +141,27 @@ def test_listeners_and_coordinator_brokers() -> None:
     assert len(seen) == 1
     md.update(response(brokers=(1, 7)))
     assert not seen[-1].brokers_changed and not seen[-1].leaders_changed
+
+
+def test_leader_hint_kip_951_takes_only_newer_epochs() -> None:
+    from kafkaio.cluster.metadata import BrokerMetadata
+
+    md = ClusterMetadata()
+    md.update(response(leader=1, epoch=5))
+    changes: list[MetadataUpdate] = []
+    md.add_listener(lambda _md, change: changes.append(change))
+    tp = TopicPartition("t", 0)
+    assert not md.apply_leader_hint(tp, 2, 5)  # not newer
+    assert not md.apply_leader_hint(tp, 3, 6)  # no address for broker 3
+    assert not md.apply_leader_hint(TopicPartition("other", 0), 2, 9)
+    assert md.apply_leader_hint(tp, 2, 6)
+    assert md.leader_for_partition(tp) == 2 and md.leader_epoch(tp) == 6
+    part = md.partition(tp)
+    assert part is not None and part.replicas == (1, 2)  # the rest of the view is kept
+    assert changes[-1].leaders_changed == {tp} and not changes[-1].brokers_changed
+    assert md.apply_leader_hint(tp, 3, 7, [BrokerMetadata(3, "h3", 9003, None)])
+    b3 = md.broker(3)
+    assert b3 is not None and b3.host == "h3" and changes[-1].brokers_changed
+    # A Metadata response from a broker that lags behind the hint does not undo it.
+    md.update(response(leader=1, epoch=6, brokers=(1, 2, 3)))
+    assert md.leader_for_partition(tp) == 3
