@@ -30,7 +30,7 @@ from typing import Any
 from uuid import UUID
 
 from kafkaio.cluster import ClusterClient, TopicPartition
-from kafkaio.cluster.metadata import ClusterMetadata, MetadataUpdate
+from kafkaio.cluster.metadata import BrokerMetadata, ClusterMetadata, MetadataUpdate
 from kafkaio.consumer.fetch_session import FetchRequestData, FetchSession, PartitionFetchData
 from kafkaio.consumer.options import ConsumerOptions
 from kafkaio.consumer.record import (
@@ -58,6 +58,8 @@ _ZERO_UUID = UUID(int=0)
 _FETCH_TOPIC_ID_VERSION = 13
 _DIVERGING_EPOCH_VERSION = 12
 _OFFSET_OUT_OF_RANGE = 1
+# NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH: may name the new leader (KIP-951).
+_LEADER_MOVED = frozenset({6, 74})
 _REFRESH_CODES = frozenset(
     {
         3,  # UNKNOWN_TOPIC_OR_PARTITION
@@ -524,8 +526,26 @@ class Fetcher:
                 elif code in _REFRESH_CODES:
                     log.debug("fetch of %s from node %d: error code %d", tp, node, code)
                     state.preferred_read_replica = None
-                    state.backoff_until = loop_time + self._backoff
-                    refresh = True
+                    leader = part.current_leader
+                    # KIP-951 (Fetch v16+): the old leader names the new one; fetch there
+                    # at once instead of after a back-off and a Metadata round trip.
+                    if (
+                        code in _LEADER_MOVED
+                        and leader.leader_id >= 0
+                        and self._client.cluster.apply_leader_hint(
+                            tp,
+                            leader.leader_id,
+                            leader.leader_epoch,
+                            (
+                                BrokerMetadata(e.node_id, e.host, e.port, e.rack)
+                                for e in response.node_endpoints
+                            ),
+                        )
+                    ):
+                        replan = True
+                    else:
+                        state.backoff_until = loop_time + self._backoff
+                        refresh = True
                 elif code in _FATAL_PARTITION_CODES:
                     self._errors[tp] = for_code(code)(f"fetching {tp.topic}-{tp.partition}")
                     got_data = True

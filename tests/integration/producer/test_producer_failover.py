@@ -134,3 +134,57 @@ async def test_moved_leader_is_taken_from_the_produce_response_kip_951(
     async with ClusterClient(bootstrap_servers=cluster.bootstrap_servers) as client:
         records = await read_partition(client, topic, 0, len(values) + len(after), timeout=60)
     assert [r.value for r in records] == values + after
+
+
+async def test_consumer_follows_a_moved_leader_from_the_fetch_response_kip_951(
+    kafka_cluster_3: Any,
+) -> None:
+    from kafkaio.admin import Admin
+    from kafkaio.consumer import Consumer
+
+    cluster = kafka_cluster_3
+    topic = unique_topic_name("fetch-hint")
+    await asyncio.to_thread(cluster.create_topic, topic, 1, 3, {"min.insync.replicas": 2})
+    tp = TopicPartition(topic, 0)
+    async with Producer(bootstrap_servers=cluster.bootstrap_servers) as producer:
+        for i in range(50):
+            await producer.send(topic, b"%d" % i, partition=0)
+        await producer.flush()
+        async with Consumer(
+            bootstrap_servers=cluster.bootstrap_servers, auto_offset_reset="earliest"
+        ) as consumer:
+            consumer.assign([tp])
+            got: list[bytes] = []
+            while len(got) < 50:
+                for records in (await consumer.getmany(timeout_ms=1000)).values():
+                    got += [r.value for r in records if r.value is not None]
+            metadata = consumer._client.cluster
+            old = metadata.partition(tp)
+            assert old is not None and old.leader is not None
+            hints: list[bool] = []
+            apply = metadata.apply_leader_hint
+
+            def recording(*args: Any, **kwargs: Any) -> bool:
+                hints.append(apply(*args, **kwargs))
+                return hints[-1]
+
+            metadata.apply_leader_hint = recording  # type: ignore[method-assign]
+            new_leader = next(r for r in old.replicas if r != old.leader)
+            order = [new_leader, *(r for r in old.replicas if r != new_leader)]
+            async with Admin(bootstrap_servers=cluster.bootstrap_servers) as admin:
+                (await admin.alter_partition_reassignments({tp: order})).raise_on_error()
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 30
+                while (await admin.elect_leaders([tp]))[tp].error is not None:
+                    assert loop.time() < deadline, "the election did not happen"
+                    await asyncio.sleep(0.5)
+            for i in range(50, 100):
+                await producer.send(topic, b"%d" % i, partition=0)
+            await producer.flush()
+            deadline = asyncio.get_running_loop().time() + 30
+            while len(got) < 100:
+                assert asyncio.get_running_loop().time() < deadline, f"stuck at {len(got)}"
+                for records in (await consumer.getmany(timeout_ms=1000)).values():
+                    got += [r.value for r in records if r.value is not None]
+    assert got == [b"%d" % i for i in range(100)]
+    assert True in hints, "the old leader's fetch answer should have named the new one"
