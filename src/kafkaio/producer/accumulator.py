@@ -251,6 +251,14 @@ class ProducerBatch:
         self.done = True
         if self.futures_failed:
             return
+        try:
+            self._resolve(base_offset, log_append_time, log_start_offset)
+        except Exception as exc:
+            # A bug here must not leave records pending forever: what is not resolved fails.
+            log.exception("completing a batch of %s failed", self.tp)
+            self.fail(KafkaError(f"completing the records of {self.tp} failed: {exc!r}"))
+
+    def _resolve(self, base_offset: int, log_append_time: int, log_start_offset: int) -> None:
         topic, partition = self.tp
         if log_append_time >= 0:
             ts_type = TimestampType.LOG_APPEND_TIME

@@ -47,6 +47,12 @@ _MAX_TIMESTAMP = 0x7FFFFFFFFFFFFFFF
 _HEADER_SLACK = 61  # a v2 batch header: what a single-record batch adds to its record
 
 
+def _outcome_not_needed(future: asyncio.Future[Any]) -> None:
+    """Mark a future's exception as retrieved: its outcome no longer matters to anyone."""
+    if not future.cancelled():
+        future.exception()
+
+
 class Producer:
     """Sends records to Kafka topics, batching per partition; usable as ``async with``.
 
@@ -307,6 +313,8 @@ class Producer:
                 break
             await asyncio.sleep(min(backoff, remaining))
             update = cluster.force_metadata_update()
+        # The update may still fail later (the client closing): nobody waits for it now.
+        update.add_done_callback(_outcome_not_needed)
         raise KafkaTimeoutError(
             f"topic {topic!r} not present in metadata after {self._options.max_block_ms} ms"
             " (max_block_ms)"

@@ -249,3 +249,25 @@ async def test_append_many_fills_batches_and_accounts_memory() -> None:
     decoded = [r.value for b in batches for r in next(iter_batches(b.close())).records()]
     assert decoded == values
     assert batches[0].entries[1:15:5] == [0, 1, 2]  # indexes into the group
+
+
+async def test_a_failing_completion_fails_the_records_instead_of_leaving_them_pending(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kafkaio.errors import KafkaError
+    from kafkaio.producer import accumulator
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(accumulator, "complete_entries", broken)
+    loop = asyncio.get_running_loop()
+    batch = ProducerBatch(TP, CompressionType.NONE, 1000, 0.0)
+    single: asyncio.Future[RecordMetadata] = loop.create_future()
+    group_future: asyncio.Future[list[RecordMetadata]] = loop.create_future()
+    batch.try_append(1, None, b"v", (), single, -1, 10)
+    batch.try_append(1, None, b"v", (), GroupResult(group_future, 1), 0, 10)
+    batch.complete(0, -1, 0)
+    assert isinstance(single.exception(), KafkaError)
+    assert isinstance(group_future.exception(), KafkaError)
+    assert batch.done
