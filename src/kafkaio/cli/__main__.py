@@ -1,0 +1,5 @@
+"""``python -m kafkaio.cli``."""
+
+from kafkaio.cli.main import main
+
+raise SystemExit(main())
