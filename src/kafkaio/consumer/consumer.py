@@ -11,8 +11,10 @@ from typing import Any
 
 from kafkaio.cluster import ClusterClient, ClusterMetadata, MetadataUpdate, TopicPartition
 from kafkaio.consumer.fetcher import Fetcher
+from kafkaio.consumer.group.consumer_protocol import ConsumerGroupMember
 from kafkaio.consumer.group.coordinator import GroupCoordinator
 from kafkaio.consumer.group.listener import ConsumerRebalanceListener
+from kafkaio.consumer.group.member import GroupMember
 from kafkaio.consumer.offsets import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, OffsetsClient
 from kafkaio.consumer.options import ConsumerOptions
 from kafkaio.consumer.record import ConsumerRecord, OffsetAndMetadata, OffsetAndTimestamp
@@ -42,6 +44,16 @@ class Consumer:
     configuration names in snake_case (see :class:`~kafkaio.consumer.options.ConsumerOptions`)
     plus the cluster client's (``bootstrap_servers``, ``client_id``...); bad options raise
     at construction (:class:`TypeError` / :class:`ValueError` naming the option).
+
+    Group protocol: ``group_protocol="classic"`` (default) runs JoinGroup/SyncGroup with the
+    client-side ``partition_assignment_strategy``. ``group_protocol="consumer"`` (KIP-848,
+    Kafka 4.0+) lets the broker assign partitions incrementally through
+    ConsumerGroupHeartbeat (``group_remote_assignor`` picks the broker's assignor, e.g.
+    ``"uniform"`` or ``"range"``); the broker sets the heartbeat interval and session
+    timeout, so ``session_timeout_ms``, ``heartbeat_interval_ms`` and
+    ``partition_assignment_strategy`` must not be given then. Its listener calls name only
+    the partitions that move (as with cooperative rebalancing): revoked ones first (their
+    positions auto-committed before), then added ones; fencing calls ``on_partitions_lost``.
     """
 
     def __init__(self, *topics: str, **options: Any) -> None:
@@ -57,15 +69,17 @@ class Consumer:
         )
         self._fetcher = Fetcher(self._client, self._subs, opts)
         self._listener: ConsumerRebalanceListener | None = None
-        self._coordinator: GroupCoordinator | None = None
+        self._coordinator: GroupMember | None = None
         if opts.group_id is not None:
-            self._coordinator = GroupCoordinator(
+            member = ConsumerGroupMember if opts.group_protocol == "consumer" else GroupCoordinator
+            self._coordinator = member(
                 self._client,
                 self._subs,
                 self._offsets,
                 opts,
                 listener=lambda: self._listener,
                 on_revoked=self._on_revoked,
+                on_released=self._fetcher.wakeup,
             )
         self._positions_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -296,7 +310,13 @@ class Consumer:
             if self._coordinator is not None:
                 await self._coordinator.on_poll()
             await self._update_positions()
-            records = self._fetcher.take(limit, only)
+            withheld = self._coordinator.withheld if self._coordinator is not None else None
+            if withheld:
+                # Being revoked or waiting for on_partitions_assigned: none of their records.
+                base = self._subs.assignment() if only is None else only
+                records = self._fetcher.take(limit, base - withheld)
+            else:
+                records = self._fetcher.take(limit, only)
             if records:
                 return records
             remaining = deadline - loop.time()
@@ -471,7 +491,7 @@ class Consumer:
 
     # ------------------------------------------------------------------ commits
 
-    def _group(self) -> GroupCoordinator:
+    def _group(self) -> GroupMember:
         if self._coordinator is None:
             raise IllegalStateError("committed offsets need a group_id")
         return self._coordinator
@@ -540,7 +560,8 @@ class Consumer:
 
     @property
     def generation_id(self) -> int | None:
-        """The group generation (``None`` without a group; ``-1`` before joining)."""
+        """The group generation, or with ``group_protocol="consumer"`` the member epoch
+        (``None`` without a group; ``-1`` before joining)."""
         return self._coordinator.generation_id if self._coordinator is not None else None
 
     def metrics(self) -> dict[str, float]:

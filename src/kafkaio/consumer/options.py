@@ -25,6 +25,9 @@ _INT32_MAX = 2**31 - 1
 _CLUSTER_FIELDS = ClusterOptions.field_names()
 _RESETS = ("earliest", "latest", "none")
 _ISOLATION = {"read_uncommitted": 0, "read_committed": 1}
+_GROUP_PROTOCOLS = ("classic", "consumer")
+# Java rejects these with group.protocol=consumer: the broker owns timeouts and assignment.
+_CLASSIC_ONLY = ("partition_assignment_strategy", "session_timeout_ms", "heartbeat_interval_ms")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +36,14 @@ class ConsumerOptions:
 
     group_id: str | None = None
     """Consumer group; ``None``: no group (only :meth:`~Consumer.assign`, no commits)."""
+    group_protocol: str = "classic"
+    """``classic`` (JoinGroup/SyncGroup, client-side assignors) or ``consumer`` (KIP-848:
+    ConsumerGroupHeartbeat, the broker assigns partitions incrementally; Kafka 4.0+). With
+    ``consumer``, ``partition_assignment_strategy``, ``session_timeout_ms`` and
+    ``heartbeat_interval_ms`` must not be set (the broker's group configuration rules)."""
+    group_remote_assignor: str | None = None
+    """``consumer`` protocol only: the broker-side assignor (``uniform``, ``range``...);
+    ``None`` lets the broker pick its default."""
     group_instance_id: str | None = None
     """Static membership (KIP-345): a restarted member with the same id keeps its partitions
     without a rebalance if it returns within ``session_timeout_ms``."""
@@ -96,6 +107,12 @@ class ConsumerOptions:
             check_optional_str("group_id", self.group_id)
             if not self.group_id:
                 raise ValueError("option 'group_id' must not be empty (use None for no group)")
+        set_(
+            self,
+            "group_protocol",
+            _choice("group_protocol", self.group_protocol, _GROUP_PROTOCOLS),
+        )
+        self._check_remote_assignor()
         check_optional_str("group_instance_id", self.group_instance_id)
         if self.group_instance_id is not None and self.group_id is None:
             raise ConfigurationError("option 'group_instance_id' requires a 'group_id'")
@@ -138,6 +155,10 @@ class ConsumerOptions:
             "partition_assignment_strategy",
             tuple(_assignor_names(self.partition_assignment_strategy)),
         )
+        if self.group_protocol == "consumer":
+            for name in _CLASSIC_ONLY:
+                if getattr(self, name) != _DEFAULTS[name]:
+                    raise _classic_only(name)
         check_bool("check_crcs", self.check_crcs)
         check_bool("exclude_internal_topics", self.exclude_internal_topics)
         for name in ("key_deserializer", "value_deserializer"):
@@ -153,6 +174,18 @@ class ConsumerOptions:
                 f"option 'cluster' must be a ClusterOptions, got {type(self.cluster).__name__}"
             )
 
+    def _check_remote_assignor(self) -> None:
+        value = check_optional_str("group_remote_assignor", self.group_remote_assignor)
+        if value is None:
+            return
+        if not value.strip():
+            raise ValueError("option 'group_remote_assignor' must not be empty (use None)")
+        if self.group_protocol != "consumer":
+            raise ConfigurationError(
+                f"option 'group_remote_assignor' ({value!r}) needs group_protocol='consumer'"
+            )
+        object.__setattr__(self, "group_remote_assignor", value.strip())
+
     # ---- construction
 
     @classmethod
@@ -161,6 +194,12 @@ class ConsumerOptions:
         own = cls.field_names() - {"cluster"}
         reject_unknown_options("Consumer", options, own | _CLUSTER_FIELDS)
         consumer_kw = {k: v for k, v in options.items() if k in own}
+        protocol = consumer_kw.get("group_protocol")
+        if isinstance(protocol, str) and protocol.strip().lower() == "consumer":
+            # Like Java: setting these at all (even to their defaults) is an error.
+            for name in _CLASSIC_ONLY:
+                if name in consumer_kw:
+                    raise _classic_only(name)
         cluster_kw = {k: v for k, v in options.items() if k in _CLUSTER_FIELDS and k not in own}
         # Requests the consumer makes honour its own timeout and back-off, as in Java.
         for shared in ("request_timeout_ms", "retry_backoff_ms"):
@@ -204,6 +243,13 @@ _DEFAULTS: dict[str, Any] = {
     for f in dataclasses.fields(ConsumerOptions)
     if f.default is not dataclasses.MISSING
 }
+
+
+def _classic_only(name: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"option {name!r} is not supported with group_protocol='consumer' (the broker manages"
+        " it; remove the option or use group_protocol='classic')"
+    )
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:

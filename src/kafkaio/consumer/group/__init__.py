@@ -1,4 +1,5 @@
-"""The classic consumer group protocol: coordinator, assignors, rebalance listener."""
+"""Consumer groups: the classic protocol (coordinator, assignors), the KIP-848 consumer
+protocol member, and the rebalance listener."""
 
 from kafkaio.consumer.group.assignors import (
     ASSIGNORS,

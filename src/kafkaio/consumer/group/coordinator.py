@@ -22,6 +22,7 @@ from kafkaio.consumer.group.assignors import (
     cooperative_adjust,
 )
 from kafkaio.consumer.group.listener import ConsumerRebalanceListener
+from kafkaio.consumer.group.member import GroupMember
 from kafkaio.consumer.group.protocol import (
     PROTOCOL_TYPE,
     decode_assignment,
@@ -86,8 +87,9 @@ class _Rejoin(Exception):
     """Internal: restart the join from JoinGroup."""
 
 
-class GroupCoordinator:
-    """Keeps a subscribed consumer in its group and its assignment in ``subscriptions``."""
+class GroupCoordinator(GroupMember):
+    """The classic protocol: keeps a subscribed consumer in its group and its assignment
+    in ``subscriptions``."""
 
     def __init__(
         self,
@@ -98,37 +100,28 @@ class GroupCoordinator:
         *,
         listener: Callable[[], ConsumerRebalanceListener | None],
         on_revoked: Callable[[frozenset[TopicPartition]], None],
+        on_released: Callable[[], None] | None = None,
     ) -> None:
-        assert options.group_id is not None
-        self.group_id: str = options.group_id
-        self._client = client
-        self._subs = subscriptions
-        self._offsets = offsets
-        self._options = options
+        super().__init__(
+            client,
+            subscriptions,
+            offsets,
+            options,
+            listener=listener,
+            on_revoked=on_revoked,
+            on_released=on_released,
+        )
         self._assignors: list[PartitionAssignor] = options.make_assignors()
-        self._listener = listener
-        self._on_revoked = on_revoked
-        self.member_id = ""
-        self.generation_id = -1
         self.protocol_name: str | None = None
         self.is_leader = False
         self.state = MemberState.UNJOINED
-        self.rebalances = 0
         self._rejoin_needed = True
         self._lost = False
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
-        self._closed = False
-        self.fatal_error: KafkaError | None = None
-        self._backoff = options.retry_backoff_ms / 1000
-        self._last_poll = 0.0
-        self._poll_expired = False
-        self._last_committed: dict[TopicPartition, tuple[int, int | None]] = {}
         self._group_topic_partitions: dict[str, int] = {}
         self._group_topics: frozenset[str] = frozenset()
-        self._callback_lock = asyncio.Lock()
-        self._leave_tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -201,9 +194,7 @@ class GroupCoordinator:
                 self.member_id = ""
             self.generation_id = -1
 
-        task = asyncio.ensure_future(leave())
-        self._leave_tasks.add(task)
-        task.add_done_callback(self._leave_tasks.discard)
+        self._spawn(leave())
 
     def request_rejoin(self, reason: str) -> None:
         """Rejoin at the next opportunity."""
@@ -275,32 +266,18 @@ class GroupCoordinator:
                 log.exception("group %r: unexpected error in the coordinator task", self.group_id)
                 await asyncio.sleep(self._backoff)
 
-    @property
-    def _auto_commit(self) -> bool:
-        return self._options.enable_auto_commit
-
     def _check_poll_interval(self, now: float) -> bool:
         if (
             self.state is MemberState.STABLE
             and self._subs.subscribed
-            and now - self._last_poll > self._options.max_poll_interval_ms / 1000
+            and self._poll_interval_exceeded(now)
         ):
-            log.warning(
-                "group %r: no poll for more than max_poll_interval_ms (%d ms): leaving the"
-                " group; the next poll rejoins",
-                self.group_id,
-                self._options.max_poll_interval_ms,
-            )
             self._poll_expired = True
             self._rejoin_needed = True
             self._lost = True
             self.state = MemberState.UNJOINED
             if self._options.group_instance_id is None:
-                task = asyncio.ensure_future(
-                    self._leave_group("max_poll_interval_ms exceeded", self.member_id)
-                )
-                self._leave_tasks.add(task)
-                task.add_done_callback(self._leave_tasks.discard)
+                self._spawn(self._leave_group("max_poll_interval_ms exceeded", self.member_id))
             self.member_id = "" if self._options.group_instance_id is None else self.member_id
             self.generation_id = -1
             return True
@@ -316,30 +293,8 @@ class GroupCoordinator:
 
     # ------------------------------------------------------------------ commits
 
-    def positions_to_commit(
-        self, partitions: frozenset[TopicPartition] | None = None
-    ) -> dict[TopicPartition, OffsetAndMetadata]:
-        """Current positions (the next offsets to read) of assigned partitions."""
-        return {
-            tp: OffsetAndMetadata(pos, "", epoch)
-            for tp, (pos, epoch) in self._subs.all_consumed().items()
-            if partitions is None or tp in partitions
-        }
-
-    async def commit_positions(self, partitions: frozenset[TopicPartition] | None = None) -> None:
-        """Commit the current positions (only those that changed since the last commit)."""
-        offsets = {
-            tp: om
-            for tp, om in self.positions_to_commit(partitions).items()
-            if self._last_committed.get(tp) != (om.offset, om.leader_epoch)
-        }
-        await self.commit(offsets)
-
-    async def commit(self, offsets: Mapping[TopicPartition, OffsetAndMetadata]) -> None:
-        """Commit ``offsets`` under the current generation; membership errors are raised
-        (and trigger a rejoin), never dropped."""
-        if not offsets:
-            return
+    async def _commit_offsets(self, offsets: Mapping[TopicPartition, OffsetAndMetadata]) -> None:
+        # Membership errors trigger a rejoin and are raised, never dropped.
         subscribed = self._subs.subscribed
         try:
             await self._offsets.commit(
@@ -354,8 +309,6 @@ class GroupCoordinator:
                 self._reset_member()
             self.request_rejoin(f"commit failed: {exc}")
             raise
-        for tp, om in offsets.items():
-            self._last_committed[tp] = (om.offset, om.leader_epoch)
 
     # ------------------------------------------------------------------ joining
 
@@ -585,7 +538,6 @@ class GroupCoordinator:
     async def _apply_assignment(self, assigned: list[TopicPartition]) -> None:
         new = frozenset(assigned)
         owned = self._subs.assignment()
-        listener = self._listener()
         revoked = owned - new
         if revoked:
             await self._revoke(revoked, lost=False)
@@ -595,33 +547,12 @@ class GroupCoordinator:
         for assignor in self._assignors:
             if assignor.name == self.protocol_name:
                 assignor.on_assignment(sorted(new), self.generation_id)
-        if listener is not None:
-            async with self._callback_lock:
-                await listener.on_partitions_assigned(
-                    added if self._protocol_kind() is RebalanceProtocol.COOPERATIVE else new
-                )
+        await self._assigned(
+            added if self._protocol_kind() is RebalanceProtocol.COOPERATIVE else new
+        )
         if revoked and self._protocol_kind() is RebalanceProtocol.COOPERATIVE:
             # The revoked partitions go to their new owner in a follow-up rebalance.
             self.request_rejoin("partitions were revoked")
-
-    async def _revoke(self, partitions: frozenset[TopicPartition], *, lost: bool) -> None:
-        listener = self._listener()
-        if not lost and self._auto_commit and self.generation_id >= 0:
-            try:
-                await self.commit_positions(partitions)
-            except KafkaError as exc:
-                log.warning(
-                    "group %r: committing revoked partitions failed: %s", self.group_id, exc
-                )
-        if listener is not None:
-            async with self._callback_lock:
-                if lost:
-                    await listener.on_partitions_lost(partitions)
-                else:
-                    await listener.on_partitions_revoked(partitions)
-        for tp in partitions:
-            self._last_committed.pop(tp, None)
-        self._on_revoked(partitions)
 
     # ------------------------------------------------------------------ metadata
 

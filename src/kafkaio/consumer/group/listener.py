@@ -13,7 +13,8 @@ class ConsumerRebalanceListener:
     Callbacks never run concurrently. During a rebalance ``on_partitions_revoked`` runs
     before ``on_partitions_assigned``; with auto-commit the revoked partitions' positions
     are committed before ``on_partitions_revoked`` is called. Heartbeats continue while a
-    callback runs (up to ``rebalance_timeout_ms``).
+    callback runs (up to ``rebalance_timeout_ms``); polls return no records of the
+    partitions being revoked or assigned until their callback has returned.
     """
 
     async def on_partitions_revoked(self, revoked: frozenset[TopicPartition]) -> None:
