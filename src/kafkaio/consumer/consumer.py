@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping
@@ -19,7 +20,7 @@ from kafkaio.consumer.offsets import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, Offse
 from kafkaio.consumer.options import ConsumerOptions
 from kafkaio.consumer.record import ConsumerRecord, OffsetAndMetadata, OffsetAndTimestamp
 from kafkaio.consumer.subscription import SubscriptionState, SubscriptionType
-from kafkaio.errors import IllegalStateError, NoOffsetForPartitionError
+from kafkaio.errors import IllegalStateError, NoOffsetForPartitionError, RecordDeserializationError
 
 __all__ = ["Consumer"]
 
@@ -59,6 +60,9 @@ class Consumer:
     def __init__(self, *topics: str, **options: Any) -> None:
         self._options = ConsumerOptions.from_kwargs(options)
         opts = self._options
+        self._async_deserializing = (
+            opts.async_key_deserializer is not None or opts.async_value_deserializer is not None
+        )
         self._client = ClusterClient.from_options(opts.cluster)
         self._subs = SubscriptionState()
         self._offsets = OffsetsClient(
@@ -318,11 +322,46 @@ class Consumer:
             else:
                 records = self._fetcher.take(limit, only)
             if records:
+                if self._async_deserializing:
+                    return await self._deserialize(records)
                 return records
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return {}
             await self._fetcher.wait_for_data(remaining)
+
+    async def _deserialize(
+        self, batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
+    ) -> dict[TopicPartition, list[ConsumerRecord[Any, Any]]]:
+        """Apply the async deserializers. On a failure nothing of this poll is handed out:
+        every partition goes back to its first record here, and the error names the record
+        (``seek`` past it to go on)."""
+        key_deser = self._options.async_key_deserializer
+        value_deser = self._options.async_value_deserializer
+        out: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
+        for tp, records in batch.items():
+            done: list[ConsumerRecord[Any, Any]] = []
+            for r in records:
+                key, value = r.key, r.value
+                part = "key"
+                try:
+                    if key_deser is not None:
+                        key = await key_deser(tp.topic, r.key)
+                    part = "value"
+                    if value_deser is not None:
+                        value = await value_deser(tp.topic, r.value)
+                except Exception as exc:
+                    for back, recs in batch.items():
+                        if recs and self._subs.is_assigned(back):
+                            self._fetcher.discard(back)
+                            self._subs.seek(back, recs[0].offset, recs[0].leader_epoch)
+                    raise RecordDeserializationError(
+                        tp.topic, tp.partition, r.offset, part, exc
+                    ) from exc
+                # A new (GC-tracked) record: a deserialized value may refer to anything.
+                done.append(dataclasses.replace(r, key=key, value=value))
+            out[tp] = done
+        return out
 
     async def getone(self, *partitions: TopicPartition) -> ConsumerRecord[Any, Any]:
         """The next record (of ``partitions`` if given), waiting as long as it takes."""

@@ -8,7 +8,7 @@ passed through to :class:`~kafkaio.cluster.options.ClusterOptions`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,9 @@ from kafkaio.errors import ConfigurationError
 __all__ = ["ConsumerOptions", "Deserializer"]
 
 Deserializer = Callable[[bytes | None], Any]
+AsyncDeserializer = Callable[[str, bytes | None], Awaitable[Any]]
+"""``(topic, data) -> awaitable value``: a deserializer that may do I/O (a Schema Registry
+lookup), awaited by ``getmany``/``getone``/iteration."""
 
 _INT32_MAX = 2**31 - 1
 _CLUSTER_FIELDS = ClusterOptions.field_names()
@@ -94,6 +97,10 @@ class ConsumerOptions:
     """Turns key bytes into the record's key (errors name the record's coordinates)."""
     value_deserializer: Deserializer | None = None
     """Turns value bytes into the record's value."""
+    async_key_deserializer: AsyncDeserializer | None = None
+    """Like ``key_deserializer``, but ``(topic, data)`` and awaited; not with it."""
+    async_value_deserializer: AsyncDeserializer | None = None
+    """Like ``value_deserializer``, but ``(topic, data)`` and awaited; not with it."""
     retry_backoff_ms: int = 100
     """Pause before retrying a failed request."""
     request_timeout_ms: int = 30_000
@@ -161,11 +168,23 @@ class ConsumerOptions:
                     raise _classic_only(name)
         check_bool("check_crcs", self.check_crcs)
         check_bool("exclude_internal_topics", self.exclude_internal_topics)
-        for name in ("key_deserializer", "value_deserializer"):
+        for name in (
+            "key_deserializer",
+            "value_deserializer",
+            "async_key_deserializer",
+            "async_value_deserializer",
+        ):
             func = getattr(self, name)
             if func is not None and not callable(func):
                 raise TypeError(
                     f"option {name!r} must be a callable or None, got {type(func).__name__} {func!r}"
+                )
+        for part in ("key", "value"):
+            if getattr(self, f"{part}_deserializer") and getattr(
+                self, f"async_{part}_deserializer"
+            ):
+                raise ConfigurationError(
+                    f"give {part}_deserializer or async_{part}_deserializer, not both"
                 )
         check_int("retry_backoff_ms", self.retry_backoff_ms, minimum=0)
         check_int("request_timeout_ms", self.request_timeout_ms, minimum=1, maximum=_INT32_MAX)

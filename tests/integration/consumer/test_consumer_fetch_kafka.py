@@ -12,7 +12,7 @@ from consumer_helpers import collect, produce
 
 from kafkaio.cluster import TopicPartition
 from kafkaio.consumer import Consumer
-from kafkaio.errors import IllegalStateError, OffsetOutOfRangeError
+from kafkaio.errors import IllegalStateError, OffsetOutOfRangeError, RecordDeserializationError
 from kafkaio.records import TimestampType
 
 pytestmark = pytest.mark.kafka
@@ -64,6 +64,41 @@ async def test_deserializers_and_getone(kafka_cluster: Any, make_topic: Any) -> 
             if len(seen) == 3:
                 break
         assert seen == ["V-0-0", "V-0-1", "V-0-2"]
+
+
+async def test_async_deserializers_and_nothing_lost_when_one_fails(
+    kafka_cluster: Any, make_topic: Any
+) -> None:
+    topic = make_topic()
+    bootstrap = kafka_cluster.bootstrap_servers
+    await produce(bootstrap, topic, 1, 5)
+    tp = TopicPartition(topic, 0)
+    bad_offset: list[int] = [3]
+
+    async def value_deser(t: str, data: bytes | None) -> Any:
+        await asyncio.sleep(0)  # e.g. a Schema Registry lookup
+        assert data is not None and t == topic
+        if data.endswith(b"-%d" % bad_offset[0]):
+            raise ValueError("unknown schema")
+        return data.decode().upper()
+
+    async with Consumer(
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        async_value_deserializer=value_deser,
+    ) as consumer:
+        consumer.assign([tp])
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        with pytest.raises(RecordDeserializationError) as info:
+            while loop.time() < deadline:
+                await consumer.getmany(timeout_ms=500)
+        assert (info.value.offset, info.value.part) == (3, "value")
+        # Nothing of the failed poll was handed out: it starts again at the first record.
+        assert await consumer.position(tp) == 0
+        bad_offset[0] = -1
+        values = [r.value for r in await collect(consumer, 5)]
+        assert values == ["V-0-0", "V-0-1", "V-0-2", "V-0-3", "V-0-4"]
 
 
 async def test_seek_position_and_offset_apis(kafka_cluster: Any, make_topic: Any) -> None:

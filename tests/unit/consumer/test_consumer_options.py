@@ -78,3 +78,17 @@ def test_consumer_rejects_bad_subscriptions() -> None:
     consumer.assign([TopicPartition("a", 0)])
     with pytest.raises(IllegalStateError):
         consumer.subscribe(["a"])
+
+
+def test_async_deserializers_are_callables_and_not_paired_with_sync_ones() -> None:
+    async def deser(topic: str, data: bytes | None) -> object:
+        return data
+
+    opts = ConsumerOptions.from_kwargs({"async_value_deserializer": deser})
+    assert opts.async_value_deserializer is deser
+    with pytest.raises(ConfigurationError, match="value_deserializer or async_value_deserializer"):
+        ConsumerOptions.from_kwargs(
+            {"value_deserializer": bytes, "async_value_deserializer": deser}
+        )
+    with pytest.raises(TypeError, match="async_key_deserializer"):
+        ConsumerOptions.from_kwargs({"async_key_deserializer": 5})
