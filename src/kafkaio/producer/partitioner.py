@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import abc
 import random
 import struct
 from collections.abc import Callable, Sequence
@@ -178,7 +179,32 @@ class BuiltInPartitioner:
         return available[self._rng.randrange(len(available))]
 
 
-class RoundRobinPartitioner:
+class _Stateless(abc.ABC):
+    """For partitioners that keep no account of what was appended: ``place`` is ``partition``."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def partition(
+        self, topic: str, key: bytes | None, num_partitions: int, available: Sequence[int]
+    ) -> int:
+        """The partition for a record of ``topic``."""
+
+    def on_append(self, topic: str, partition: int, size: int) -> None:
+        return None
+
+    def place(
+        self,
+        topic: str,
+        key: bytes | None,
+        num_partitions: int,
+        available: Sequence[int],
+        size: int,
+    ) -> int:
+        return self.partition(topic, key, num_partitions, available)
+
+
+class RoundRobinPartitioner(_Stateless):
     """Every record goes to the next available partition of its topic (keys are ignored)."""
 
     __slots__ = ("_counters",)
@@ -195,21 +221,8 @@ class RoundRobinPartitioner:
             return available[n % len(available)]
         return n % num_partitions
 
-    def on_append(self, topic: str, partition: int, size: int) -> None:
-        return None
 
-    def place(
-        self,
-        topic: str,
-        key: bytes | None,
-        num_partitions: int,
-        available: Sequence[int],
-        size: int,
-    ) -> int:
-        return self.partition(topic, key, num_partitions, available)
-
-
-class UserPartitioner:
+class UserPartitioner(_Stateless):
     """Adapts a user callable; its answer is checked against the topic's partitions."""
 
     __slots__ = ("_func",)
@@ -231,16 +244,3 @@ class UserPartitioner:
                 f" which has {num_partitions} partitions"
             )
         return chosen
-
-    def on_append(self, topic: str, partition: int, size: int) -> None:
-        return None
-
-    def place(
-        self,
-        topic: str,
-        key: bytes | None,
-        num_partitions: int,
-        available: Sequence[int],
-        size: int,
-    ) -> int:
-        return self.partition(topic, key, num_partitions, available)

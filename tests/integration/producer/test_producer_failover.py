@@ -87,8 +87,6 @@ async def test_leader_killed_and_restarted_every_acked_record_exactly_once_in_or
 async def test_moved_leader_is_taken_from_the_produce_response_kip_951(
     kafka_cluster_3: Any,
 ) -> None:
-    from kafkaio.admin import Admin
-
     cluster = kafka_cluster_3
     topic = unique_topic_name("leader-hint")
     await asyncio.to_thread(cluster.create_topic, topic, 1, 3, {"min.insync.replicas": 2})
@@ -100,30 +98,10 @@ async def test_moved_leader_is_taken_from_the_produce_response_kip_951(
         futures = [await producer.send(topic, v, partition=0) for v in values]
         await producer.flush()
         metadata = producer._cluster.cluster
-        old = metadata.partition(tp)
-        assert old is not None and old.leader is not None
-        hints: list[bool] = []
-        apply = metadata.apply_leader_hint
-
-        def recording(*args: Any, **kwargs: Any) -> bool:
-            hints.append(apply(*args, **kwargs))
-            return hints[-1]
-
-        metadata.apply_leader_hint = recording  # type: ignore[method-assign]
-        # Move the leadership while the old leader lives: it answers the next produce with
-        # NOT_LEADER_OR_FOLLOWER naming the new leader.
-        new_leader = next(r for r in old.replicas if r != old.leader)
-        order = [new_leader, *(r for r in old.replicas if r != new_leader)]
-        async with Admin(bootstrap_servers=cluster.bootstrap_servers) as admin:
-            (await admin.alter_partition_reassignments({tp: order})).raise_on_error()
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 30
-            while True:
-                result = await admin.elect_leaders([tp])
-                if result[tp].error is None:
-                    break
-                assert loop.time() < deadline, f"election did not happen: {result[tp].error}"
-                await asyncio.sleep(0.5)
+        hints = _record_hints(metadata)
+        # The old leader lives on: it answers the next produce with NOT_LEADER_OR_FOLLOWER
+        # naming the new leader.
+        new_leader = await _move_leadership(cluster.bootstrap_servers, metadata, tp)
         after = [b"after-%d" % i for i in range(100)]
         futures += [await producer.send(topic, v, partition=0) for v in after]
         await producer.flush()
@@ -139,7 +117,6 @@ async def test_moved_leader_is_taken_from_the_produce_response_kip_951(
 async def test_consumer_follows_a_moved_leader_from_the_fetch_response_kip_951(
     kafka_cluster_3: Any,
 ) -> None:
-    from kafkaio.admin import Admin
     from kafkaio.consumer import Consumer
 
     cluster = kafka_cluster_3
@@ -159,25 +136,8 @@ async def test_consumer_follows_a_moved_leader_from_the_fetch_response_kip_951(
                 for records in (await consumer.getmany(timeout_ms=1000)).values():
                     got += [r.value for r in records if r.value is not None]
             metadata = consumer._client.cluster
-            old = metadata.partition(tp)
-            assert old is not None and old.leader is not None
-            hints: list[bool] = []
-            apply = metadata.apply_leader_hint
-
-            def recording(*args: Any, **kwargs: Any) -> bool:
-                hints.append(apply(*args, **kwargs))
-                return hints[-1]
-
-            metadata.apply_leader_hint = recording  # type: ignore[method-assign]
-            new_leader = next(r for r in old.replicas if r != old.leader)
-            order = [new_leader, *(r for r in old.replicas if r != new_leader)]
-            async with Admin(bootstrap_servers=cluster.bootstrap_servers) as admin:
-                (await admin.alter_partition_reassignments({tp: order})).raise_on_error()
-                loop = asyncio.get_running_loop()
-                deadline = loop.time() + 30
-                while (await admin.elect_leaders([tp]))[tp].error is not None:
-                    assert loop.time() < deadline, "the election did not happen"
-                    await asyncio.sleep(0.5)
+            hints = _record_hints(metadata)
+            await _move_leadership(cluster.bootstrap_servers, metadata, tp)
             for i in range(50, 100):
                 await producer.send(topic, b"%d" % i, partition=0)
             await producer.flush()
@@ -188,3 +148,34 @@ async def test_consumer_follows_a_moved_leader_from_the_fetch_response_kip_951(
                     got += [r.value for r in records if r.value is not None]
     assert got == [b"%d" % i for i in range(100)]
     assert True in hints, "the old leader's fetch answer should have named the new one"
+
+
+def _record_hints(metadata: Any) -> list[bool]:
+    """Wrap ``metadata.apply_leader_hint`` to record whether each hint was taken."""
+    hints: list[bool] = []
+    apply = metadata.apply_leader_hint
+
+    def recording(*args: Any, **kwargs: Any) -> bool:
+        hints.append(apply(*args, **kwargs))
+        return hints[-1]
+
+    metadata.apply_leader_hint = recording
+    return hints
+
+
+async def _move_leadership(bootstrap: str, metadata: Any, tp: TopicPartition) -> int:
+    """Make another replica the preferred leader and elect it; returns the new leader."""
+    from kafkaio.admin import Admin
+
+    old = metadata.partition(tp)
+    assert old is not None and old.leader is not None
+    new_leader: int = next(r for r in old.replicas if r != old.leader)
+    order = [new_leader, *(r for r in old.replicas if r != new_leader)]
+    async with Admin(bootstrap_servers=bootstrap) as admin:
+        (await admin.alter_partition_reassignments({tp: order})).raise_on_error()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while (result := await admin.elect_leaders([tp]))[tp].error is not None:
+            assert loop.time() < deadline, f"election did not happen: {result[tp].error}"
+            await asyncio.sleep(0.5)
+    return new_leader
