@@ -8,6 +8,7 @@ client id made of digits stays a string. Values of credential options are never 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import os
@@ -122,10 +123,8 @@ def parse_value(text: str, *, typed: bool = True, optional: bool = True) -> obje
         return False
     if optional and lowered in _NONE:
         return None
-    try:
+    with contextlib.suppress(ValueError):
         return int(lowered, 10)
-    except ValueError:
-        pass
     try:
         return float(lowered)
     except ValueError:

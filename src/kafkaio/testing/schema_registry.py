@@ -310,12 +310,13 @@ class SchemaRegistryServer:
                     f"{self._log_tail()}",
                     [self.log_path],
                 )
-            try:
-                with urllib.request.urlopen(probe, timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
+            # Not listening yet (refused, reset, timed out): try again until the deadline.
+            with (
+                contextlib.suppress(urllib.error.URLError, OSError),
+                urllib.request.urlopen(probe, timeout=2) as response,
+            ):
+                if response.status == 200:
+                    return
             if time.monotonic() > deadline:
                 raise KafkaStartError(
                     f"Apicurio Registry did not answer at {probe} in time:\n{self._log_tail()}",
@@ -408,10 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     print(f"schema registry url={server.url}", flush=True)
     try:
-        while server.is_running:
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop it
+            while server.is_running:
+                time.sleep(1)
     finally:
         server.stop()
     return 0

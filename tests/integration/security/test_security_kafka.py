@@ -174,8 +174,10 @@ def _assert_clean(exc: BaseException, caplog: pytest.LogCaptureFixture, secrets:
 
 async def _fail(servers: str, **options: Any) -> KafkaError:
     try:
-        async with ClusterClient(bootstrap_servers=servers, request_timeout_ms=10_000, **options):
-            pass
+        async with ClusterClient(
+            bootstrap_servers=servers, request_timeout_ms=10_000, **options
+        ) as client:
+            raise AssertionError(f"the client connected: {client.cluster}")
     except KafkaError as exc:
         return exc
     raise AssertionError("the client connected")

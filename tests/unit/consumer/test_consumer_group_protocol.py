@@ -140,6 +140,7 @@ def test_group_protocol_is_case_insensitive_and_picks_the_member() -> None:
 class FakeCluster:
     def __init__(self) -> None:
         self.names = {TID: "t"}
+        self.listeners: list[Any] = []
 
     def topic_name(self, topic_id: uuid.UUID) -> str | None:
         return self.names.get(topic_id)
@@ -148,10 +149,10 @@ class FakeCluster:
         return next((i for i, n in self.names.items() if n == name), None)
 
     def add_listener(self, listener: Any) -> None:
-        pass
+        self.listeners.append(listener)
 
     def remove_listener(self, listener: Any) -> None:
-        pass
+        self.listeners.remove(listener)
 
 
 class FakeClient:
