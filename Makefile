@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 all: test
 
 # Re-installing also rebuilds the native extension (src/kafkaio/records/_native.c) in place.
-$(STAMP): pyproject.toml setup.py src/kafkaio/records/_native.c
+$(STAMP): pyproject.toml setup.py src/kafkaio/records/_native.c src/kafkaio/records/_native_producer.c
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
 		{ echo "kafkaio needs Python 3.10+ as $(PYTHON)"; exit 1; }
 	@command -v java >/dev/null || { echo "JDK 17+ is needed to run the local Kafka broker (apt-get install openjdk-17-jdk-headless)"; exit 1; }

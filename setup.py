@@ -11,6 +11,7 @@ setup(
         Extension(
             "kafkaio.records._native",
             sources=["src/kafkaio/records/_native.c"],
+            depends=["src/kafkaio/records/_native_producer.c"],
             extra_compile_args=["-O2"],
             optional=True,
         )

@@ -19,7 +19,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kafkaio.cluster.metadata import TopicPartition
 from kafkaio.errors import KafkaError, KafkaTimeoutError
@@ -31,7 +31,7 @@ from kafkaio.records import (
     TimestampType,
     iter_batches,
 )
-from kafkaio.records.v2 import append_tracked, append_tracked_many, complete_entries
+from kafkaio.records.v2 import _native, append_tracked, append_tracked_many, complete_entries
 
 __all__ = [
     "BufferPool",
@@ -92,29 +92,48 @@ _ENTRY_WIDTH = 5
 
 _batch_order = itertools.count()
 
+if TYPE_CHECKING or _native is None:
 
-class ProducerBatch:
+    class _BatchFields:
+        """The fields the native send path appends through (``_native.BatchCore`` when built)."""
+
+        __slots__ = ("builder", "entries", "record_count", "reserved", "sealed")
+        builder: RecordBatchBuilder | None
+        entries: list[Any]
+        record_count: int
+        reserved: int
+        sealed: bool
+
+    class _PoolFields:
+        """The counters the native send path reserves through (``_native.PoolCore``)."""
+
+        __slots__ = ("_waiters", "total", "used")
+        _waiters: collections.deque[tuple[int, asyncio.Future[None]]]
+        total: int
+        used: int
+
+else:
+    _BatchFields = _native.BatchCore
+    _PoolFields = _native.PoolCore
+
+
+class ProducerBatch(_BatchFields):
     """One record batch of one partition, from the first append to its final outcome."""
 
     __slots__ = (
         "ambiguous",
         "attempts",
         "base_sequence",
-        "builder",
         "created",
         "data",
         "done",
-        "entries",
         "futures_failed",
         "order",
         "parent",
         "pending_children",
         "producer_epoch",
         "producer_id",
-        "record_count",
-        "reserved",
         "retry_at",
-        "sealed",
         "tp",
         "transactional",
     )
@@ -133,12 +152,12 @@ class ProducerBatch:
         self.parent: ProducerBatch | None = None
         """The batch this one was split from (the broker rejected it as too large)."""
         self.pending_children = 0
-        self.builder: RecordBatchBuilder | None = RecordBatchBuilder(
+        self.builder = RecordBatchBuilder(
             compression=compression,
             compression_level=compression_level,
             max_bytes=max(batch_size, 1),
         )
-        self.entries: list[Any] = []
+        self.entries = []
         self.created = now
         self.attempts = 0
         self.retry_at = 0.0
@@ -365,13 +384,15 @@ class PartitionQueue:
         return min(seqs) if seqs else None
 
 
-class BufferPool:
+class BufferPool(_PoolFields):
     """Counts reserved bytes against ``buffer_memory``; reservations wait in FIFO order."""
+
+    __slots__ = ()
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.used = 0
-        self._waiters: collections.deque[tuple[int, asyncio.Future[None]]] = collections.deque()
+        self._waiters = collections.deque()
 
     @property
     def waiting(self) -> int:

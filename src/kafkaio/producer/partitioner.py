@@ -127,6 +127,17 @@ class BuiltInPartitioner:
         # topic -> [sticky partition, bytes produced to it since it was chosen]
         self._sticky: dict[str, list[int]] = {}
 
+    @property
+    def sticky_table(self) -> dict[str, list[int]]:
+        """``topic -> [sticky partition, bytes since chosen]``, shared with the native send
+        path, which follows :meth:`place`'s keyless branch on it."""
+        return self._sticky
+
+    @property
+    def batch_size(self) -> int:
+        """Bytes after which the sticky partition changes."""
+        return self._batch_size
+
     def partition(
         self, topic: str, key: bytes | None, num_partitions: int, available: Sequence[int]
     ) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -27,9 +28,11 @@ from kafkaio.producer.accumulator import (
     RecordAccumulator,
     estimate_record_size,
 )
+from kafkaio.producer.fast_send import make_send_core, new_record_future
 from kafkaio.producer.metadata import RecordMetadata
 from kafkaio.producer.metrics import ProducerMetrics
 from kafkaio.producer.options import AsyncSerializer, ProducerOptions, Serializer
+from kafkaio.producer.partitioner import BuiltInPartitioner
 from kafkaio.producer.sender import Sender
 from kafkaio.producer.transactions import (
     ConsumerGroupMetadata,
@@ -170,6 +173,8 @@ class Producer:
         self._cluster.cluster.add_listener(self._on_metadata)
         self._tps: dict[str, dict[int, TopicPartition]] = {}
         self._loop: asyncio.AbstractEventLoop  # set by start()
+        self._send_core: Any = None
+        """The native send path once started (``fast_send``), or None."""
         self._usable = False
         """Started and not stopped (checked once per record)."""
         self._started = False
@@ -208,6 +213,44 @@ class Producer:
         self._sender.start()
         self._started = True
         self._usable = True
+        self._install_fast_send()
+
+    def _install_fast_send(self) -> None:
+        """Route ``send`` through the native fast path when nothing needs Python per record.
+
+        The core falls back to :meth:`send` (the reference) for every call it does not handle,
+        so serializers or a transaction simply mean it is not installed.
+        """
+        if (
+            self._txn is not None
+            or self._key_serializer is not None
+            or self._value_serializer is not None
+            or self._async_key_serializer is not None
+            or self._async_value_serializer is not None
+        ):
+            return
+        partitioner = self._partitioner
+        builtin = type(partitioner) is BuiltInPartitioner
+        core = make_send_core(
+            slow_send=functools.partial(Producer.send, self),
+            loop=self._loop,
+            topic_cache=self._topic_cache,
+            tps=self._tps,
+            queues=self._accumulator.queues,
+            pool=self._accumulator.pool,
+            place=partitioner.place,
+            sticky=partitioner.sticky_table if builtin else None,  # type: ignore[attr-defined]
+            sticky_batch_size=partitioner.batch_size if builtin else 1,  # type: ignore[attr-defined]
+            append=self._accumulator.append,
+            make_tp=self._tp,
+            max_request_size=self._max_request_size,
+            record_overhead=_RECORD_OVERHEAD,
+            header_slack=_HEADER_SLACK,
+        )
+        if core is not None:
+            self._send_core = core
+            # An instance attribute shadows the method: producer.send(...) is then one C call.
+            vars(self)["send"] = core.send
 
     async def stop(self, timeout: float | None = None) -> None:
         """Send what is buffered, then close.
@@ -221,6 +264,9 @@ class Producer:
             return
         self._closed = True
         self._usable = False
+        if self._send_core is not None:
+            self._send_core.enabled = False
+            vars(self).pop("send", None)
         try:
             if self._started and self._txn is not None:
                 await self._abort_on_close(timeout)
@@ -442,7 +488,7 @@ class Producer:
             part = partition
         else:
             part = self._choose_partition(topic, key_bytes, partition, count, available)
-        future: asyncio.Future[RecordMetadata] = self._loop.create_future()
+        future = new_record_future(self._loop)
         accumulator = self._accumulator
         pool = accumulator.pool
         if size + _HEADER_SLACK > self._max_request_size or size > pool.total:

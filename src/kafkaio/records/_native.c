@@ -1,5 +1,6 @@
 /* Native hot loops of kafkaio: the record decoder and encoder of v2 batches, and the
- * producer's per-record bookkeeping around the encoder (append_tracked*, complete_entries).
+ * producer's per-record bookkeeping around the encoder (append_tracked*, complete_entries);
+ * the producer's send fast path and record futures are in _native_producer.c (included).
  *
  * Each function is a drop-in for Python code in kafkaio/records/v2.py or
  * kafkaio/producer/accumulator.py (the reference): same arguments, same results, same
@@ -995,6 +996,8 @@ append_tracked_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromSsize_t(i);
 }
 
+#include "_native_producer.c"
+
 /* -- complete_entries: resolve a produced batch's records ------------------------------- */
 
 /* obj.name(arg): PyObject_CallMethod would unpack a tuple argument. */
@@ -1110,6 +1113,14 @@ complete_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         /* Strings, ints and an enum member cannot lead back to the tuple: left out of the
          * cyclic GC, as CPython itself concludes for such tuples, one pass later. */
         PyObject_GC_UnTrack(md);
+        if (index < 0 && Py_IS_TYPE(target, &RecordFuture_Type)) {
+            RecordFutureObject *rf = (RecordFutureObject *)target;
+            int rc = rf->state == RF_PENDING ? rf_finish_result(rf, md) : 0;
+            Py_DECREF(md);
+            if (rc < 0)
+                goto error;
+            continue;
+        }
         if (index < 0) {
             PyObject *is_done = call_method_none(target, "done");
             int ok = is_done != NULL;
@@ -1213,6 +1224,10 @@ PyInit__native(void)
     Py_INCREF(&Core_Type);
     if (PyModule_AddObject(m, "BuilderCore", (PyObject *)&Core_Type) < 0) {
         Py_DECREF(&Core_Type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (producer_types_ready(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }
