@@ -1086,6 +1086,7 @@ complete_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t n = PyList_GET_SIZE(entries) / 5;
     PyObject *group = NULL, *results = NULL; /* the current send_batch target and its list */
     Py_ssize_t group_done = 0;
+    PyObject *md_batch = NULL; /* the shared part of the records' lazy metadata */
     for (Py_ssize_t i = 0; i < n; i++) {
         /* The list cannot change under us: no Python code runs before the flush below, and
          * the entries' owner holds it. Items are borrowed for the same reason. */
@@ -1093,6 +1094,20 @@ complete_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_ssize_t index = PyLong_AsSsize_t(PyList_GET_ITEM(entries, 5 * i + 1));
         if (index == -1 && PyErr_Occurred())
             goto error;
+        if (index < 0 && Py_IS_TYPE(target, &RecordFuture_Type)) {
+            RecordFutureObject *rf = (RecordFutureObject *)target;
+            if (rf->state != RF_PENDING)
+                continue;
+            if (md_batch == NULL
+                && (md_batch = PyTuple_Pack(7, cls, topic, partition, args[4], args[5], ts_type,
+                                            log_start)) == NULL)
+                goto error;
+            if (rf_finish_lazy(rf, md_batch, i, PyList_GET_ITEM(entries, 5 * i + 2),
+                               PyList_GET_ITEM(entries, 5 * i + 3),
+                               PyList_GET_ITEM(entries, 5 * i + 4)) < 0)
+                goto error;
+            continue;
+        }
         PyObject *md = cls->tp_alloc(cls, 8);
         if (md == NULL)
             goto error;
@@ -1113,14 +1128,6 @@ complete_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         /* Strings, ints and an enum member cannot lead back to the tuple: left out of the
          * cyclic GC, as CPython itself concludes for such tuples, one pass later. */
         PyObject_GC_UnTrack(md);
-        if (index < 0 && Py_IS_TYPE(target, &RecordFuture_Type)) {
-            RecordFutureObject *rf = (RecordFutureObject *)target;
-            int rc = rf->state == RF_PENDING ? rf_finish_result(rf, md) : 0;
-            Py_DECREF(md);
-            if (rc < 0)
-                goto error;
-            continue;
-        }
         if (index < 0) {
             PyObject *is_done = call_method_none(target, "done");
             int ok = is_done != NULL;
@@ -1160,10 +1167,12 @@ complete_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto error;
     Py_XDECREF(results);
     Py_XDECREF(group);
+    Py_XDECREF(md_batch);
     Py_RETURN_NONE;
 error:
     Py_XDECREF(results);
     Py_XDECREF(group);
+    Py_XDECREF(md_batch);
     return NULL;
 }
 

@@ -48,6 +48,12 @@ typedef struct {
     PyObject *exception;  /* the failure once finished with one */
     PyObject *callbacks;  /* list of (fn, context) or NULL */
     PyObject *cancel_msg; /* cancel(msg) */
+    /* A finished record's metadata, built only when asked for: the batch's shared part
+     * (metadata class, topic, partition, base offset, log append time, timestamp type, log
+     * start offset), the record's offset delta, timestamp and key/value sizes. */
+    PyObject *md_batch;
+    PyObject *md_ts, *md_ksize, *md_vsize;
+    long long md_delta;
     int state;
     char blocking;        /* _asyncio_future_blocking */
     char log_exception;   /* an exception nobody retrieved yet */
@@ -62,17 +68,33 @@ rf_track(RecordFutureObject *self)
         PyObject_GC_Track(self);
 }
 
+/* Dead futures kept for reuse: a send loop makes and drops one per record, and a reused
+ * object skips the allocator and the collector's allocation count (as CPython's own
+ * free lists do for tuples). */
+#define RF_FREELIST_MAX 4096
+static RecordFutureObject *rf_freelist[RF_FREELIST_MAX];
+static int rf_freelist_len = 0;
+
 static RecordFutureObject *
 rf_new(PyObject *loop)
 {
-    RecordFutureObject *self = PyObject_GC_New(RecordFutureObject, &RecordFuture_Type);
-    if (self == NULL)
-        return NULL;
+    RecordFutureObject *self;
+    if (rf_freelist_len > 0) {
+        self = rf_freelist[--rf_freelist_len];
+        Py_SET_REFCNT(self, 1);
+    }
+    else {
+        self = PyObject_GC_New(RecordFutureObject, &RecordFuture_Type);
+        if (self == NULL)
+            return NULL;
+    }
     self->loop = Py_NewRef(loop);
     self->result = NULL;
     self->exception = NULL;
     self->callbacks = NULL;
     self->cancel_msg = NULL;
+    self->md_batch = self->md_ts = self->md_ksize = self->md_vsize = NULL;
+    self->md_delta = 0;
     self->state = RF_PENDING;
     self->blocking = 0;
     self->log_exception = 0;
@@ -98,6 +120,10 @@ RecordFuture_traverse(RecordFutureObject *self, visitproc visit, void *arg)
     Py_VISIT(self->exception);
     Py_VISIT(self->callbacks);
     Py_VISIT(self->cancel_msg);
+    Py_VISIT(self->md_batch);
+    Py_VISIT(self->md_ts);
+    Py_VISIT(self->md_ksize);
+    Py_VISIT(self->md_vsize);
     return 0;
 }
 
@@ -109,6 +135,10 @@ RecordFuture_clear(RecordFutureObject *self)
     Py_CLEAR(self->exception);
     Py_CLEAR(self->callbacks);
     Py_CLEAR(self->cancel_msg);
+    Py_CLEAR(self->md_batch);
+    Py_CLEAR(self->md_ts);
+    Py_CLEAR(self->md_ksize);
+    Py_CLEAR(self->md_vsize);
     return 0;
 }
 
@@ -137,11 +167,16 @@ RecordFuture_finalize(RecordFutureObject *self)
 static void
 RecordFuture_dealloc(RecordFutureObject *self)
 {
-    if (PyObject_CallFinalizerFromDealloc((PyObject *)self) < 0)
+    /* A finalized object is marked so for good: it is not reused. */
+    int finalized = self->log_exception;
+    if (finalized && PyObject_CallFinalizerFromDealloc((PyObject *)self) < 0)
         return; /* resurrected */
     PyObject_GC_UnTrack(self);
     RecordFuture_clear(self);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    if (!finalized && Py_IS_TYPE(self, &RecordFuture_Type) && rf_freelist_len < RF_FREELIST_MAX)
+        rf_freelist[rf_freelist_len++] = self;
+    else
+        Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 /* loop.call_soon(fn, self, context=ctx) for every registered callback, then forget them. */
@@ -176,6 +211,60 @@ rf_finish_result(RecordFutureObject *self, PyObject *value)
     self->result = Py_NewRef(value);
     self->state = RF_FINISHED;
     return rf_schedule_callbacks(self);
+}
+
+/* Resolve a pending future with the metadata of record ``delta`` of a produced batch, built
+ * when first asked for (most futures of a send loop never are). */
+static int
+rf_finish_lazy(RecordFutureObject *self, PyObject *md_batch, long long delta, PyObject *ts,
+               PyObject *ksize, PyObject *vsize)
+{
+    self->md_batch = Py_NewRef(md_batch);
+    self->md_ts = Py_NewRef(ts);
+    self->md_ksize = Py_NewRef(ksize);
+    self->md_vsize = Py_NewRef(vsize);
+    self->md_delta = delta;
+    self->state = RF_FINISHED;
+    return rf_schedule_callbacks(self);
+}
+
+/* The finished future's result, building the lazy metadata first (borrowed reference). */
+static PyObject *
+rf_result_object(RecordFutureObject *self)
+{
+    if (self->result != NULL || self->md_batch == NULL)
+        return self->result;
+    /* md_batch: (cls, topic, partition, base_offset, log_append_time, ts_type, log_start) */
+    PyObject *b = self->md_batch;
+    PyTypeObject *cls = (PyTypeObject *)PyTuple_GET_ITEM(b, 0);
+    long long base = PyLong_AsLongLong(PyTuple_GET_ITEM(b, 3));
+    long long log_append = PyLong_AsLongLong(PyTuple_GET_ITEM(b, 4));
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *md = cls->tp_alloc(cls, 8);
+    if (md == NULL)
+        return NULL;
+    PyObject *offset = PyLong_FromLongLong(base >= 0 ? base + self->md_delta : -1);
+    if (offset == NULL) {
+        Py_DECREF(md);
+        return NULL;
+    }
+    PyObject *items[8] = {PyTuple_GET_ITEM(b, 1), PyTuple_GET_ITEM(b, 2), offset,
+                          log_append >= 0 ? PyTuple_GET_ITEM(b, 4) : self->md_ts,
+                          PyTuple_GET_ITEM(b, 5), self->md_ksize, self->md_vsize,
+                          PyTuple_GET_ITEM(b, 6)};
+    for (int k = 0; k < 8; k++) {
+        if (k != 2)
+            Py_INCREF(items[k]);
+        PyTuple_SET_ITEM(md, k, items[k]);
+    }
+    PyObject_GC_UnTrack(md); /* plain values only, as complete_entries' tuples */
+    self->result = md;
+    Py_CLEAR(self->md_batch);
+    Py_CLEAR(self->md_ts);
+    Py_CLEAR(self->md_ksize);
+    Py_CLEAR(self->md_vsize);
+    return md;
 }
 
 static int
@@ -246,7 +335,7 @@ RecordFuture_result(RecordFutureObject *self, PyObject *Py_UNUSED(ignored))
         PyErr_SetObject((PyObject *)Py_TYPE(self->exception), self->exception);
         return NULL;
     }
-    return Py_NewRef(self->result);
+    return Py_XNewRef(rf_result_object(self));
 }
 
 static PyObject *
@@ -384,7 +473,10 @@ RecordFuture_repr(RecordFutureObject *self)
         return PyUnicode_FromString("<RecordFuture pending>");
     if (self->exception != NULL)
         return PyUnicode_FromFormat("<RecordFuture finished exception=%R>", self->exception);
-    return PyUnicode_FromFormat("<RecordFuture finished result=%R>", self->result);
+    PyObject *result = rf_result_object(self);
+    if (result == NULL)
+        return NULL;
+    return PyUnicode_FromFormat("<RecordFuture finished result=%R>", result);
 }
 
 /* The iterator behind ``await future``: yields the future itself while it is pending (the
@@ -827,6 +919,15 @@ typedef struct {
     Py_ssize_t max_request_size;
     Py_ssize_t record_overhead;
     Py_ssize_t header_slack;
+    /* Caches: (TopicPartition, PartitionQueue) per partition of each topic (neither ever
+     * changes for a topic and partition: the accumulator keeps its queues), the slots of the
+     * last topic, the last millisecond's int, and a SendReady to reuse once awaited. */
+    PyObject *part_cache;   /* dict topic -> list of (tp, queue) or None by partition */
+    PyObject *c_topic;
+    PyObject *c_slots;
+    PyObject *c_ms_obj;
+    long long c_ms;
+    PyObject *ready;
     char enabled;
 } SendCoreObject;
 
@@ -845,6 +946,10 @@ SendCore_traverse(SendCoreObject *self, visitproc visit, void *arg)
     Py_VISIT(self->sticky);
     Py_VISIT(self->append);
     Py_VISIT(self->make_tp);
+    Py_VISIT(self->part_cache);
+    Py_VISIT(self->c_topic);
+    Py_VISIT(self->c_slots);
+    Py_VISIT(self->ready);
     return 0;
 }
 
@@ -861,6 +966,11 @@ SendCore_clear(SendCoreObject *self)
     Py_CLEAR(self->sticky);
     Py_CLEAR(self->append);
     Py_CLEAR(self->make_tp);
+    Py_CLEAR(self->part_cache);
+    Py_CLEAR(self->c_topic);
+    Py_CLEAR(self->c_slots);
+    Py_CLEAR(self->c_ms_obj);
+    Py_CLEAR(self->ready);
     return 0;
 }
 
@@ -906,6 +1016,12 @@ SendCore_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->max_request_size = max_request_size;
     self->record_overhead = record_overhead;
     self->header_slack = header_slack;
+    self->part_cache = PyDict_New();
+    if (self->part_cache == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->c_ms = -1;
     self->enabled = 1;
     return (PyObject *)self;
 }
@@ -951,35 +1067,97 @@ sticky_account(SendCoreObject *self, PyObject *topic, PyObject *state, Py_ssize_
     return 0;
 }
 
+/* Wall-clock milliseconds as an int; records of the same millisecond share the object. */
 static PyObject *
-now_ms(void)
+now_ms(SendCoreObject *self)
 {
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
         PyErr_SetFromErrno(PyExc_OSError);
         return NULL;
     }
-    return PyLong_FromLongLong((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (ms != self->c_ms || self->c_ms_obj == NULL) {
+        PyObject *obj = PyLong_FromLongLong(ms);
+        if (obj == NULL)
+            return NULL;
+        Py_XSETREF(self->c_ms_obj, obj);
+        self->c_ms = ms;
+    }
+    return Py_NewRef(self->c_ms_obj);
+}
+
+/* The TopicPartition and (once its queue exists) the deque of batches of ``topic``'s
+ * partition ``part`` (new references in *tp_out, *q_out; *q_out may be NULL). -1 on error. */
+static int
+lookup_partition(SendCoreObject *self, PyObject *topic, Py_ssize_t part, PyObject *part_obj,
+                 PyObject **tp_out, PyObject **q_out)
+{
+    *tp_out = *q_out = NULL;
+    PyObject *slots = self->c_slots;
+    if (topic != self->c_topic || slots == NULL) {
+        slots = PyDict_GetItemWithError(self->part_cache, topic);
+        if (slots == NULL) {
+            if (PyErr_Occurred() || (slots = PyList_New(0)) == NULL)
+                return -1;
+            int rc = PyDict_SetItem(self->part_cache, topic, slots);
+            Py_DECREF(slots); /* the dict holds it */
+            if (rc < 0)
+                return -1;
+        }
+        Py_XSETREF(self->c_topic, Py_NewRef(topic));
+        Py_XSETREF(self->c_slots, Py_NewRef(slots));
+    }
+    if (part < PyList_GET_SIZE(slots)) {
+        PyObject *item = PyList_GET_ITEM(slots, part);
+        if (item != Py_None) {
+            *tp_out = Py_NewRef(PyTuple_GET_ITEM(item, 0));
+            *q_out = Py_NewRef(PyTuple_GET_ITEM(item, 1));
+            return 0;
+        }
+    }
+    PyObject *tp = NULL;
+    PyObject *topic_tps = PyDict_GetItemWithError(self->tps, topic);
+    if (topic_tps != NULL && PyDict_CheckExact(topic_tps))
+        tp = Py_XNewRef(PyDict_GetItemWithError(topic_tps, part_obj));
+    if (tp == NULL) {
+        if (PyErr_Occurred())
+            return -1;
+        PyObject *tp_args[2] = {topic, part_obj};
+        if ((tp = PyObject_Vectorcall(self->make_tp, tp_args, 2, NULL)) == NULL)
+            return -1;
+    }
+    *tp_out = tp;
+    PyObject *q = PyDict_GetItemWithError(self->queues, tp);
+    if (q == NULL)
+        return PyErr_Occurred() ? -1 : 0; /* the accumulator creates it on the first append */
+    /* The queue's deque of batches: assigned once, in PartitionQueue.__init__. */
+    PyObject *batches = PyObject_GetAttr(q, str_batches);
+    if (batches == NULL)
+        return -1;
+    *q_out = batches;
+    while (PyList_GET_SIZE(slots) <= part) {
+        if (PyList_Append(slots, Py_None) < 0)
+            return -1;
+    }
+    PyObject *item = PyTuple_Pack(2, tp, batches);
+    if (item == NULL)
+        return -1;
+    PyList_SetItem(slots, part, item); /* steals item */
+    return 0;
 }
 
 /* Append to the partition's open batch: 1 done, 0 no open batch with room, -1 error. */
 static int
-append_to_open_batch(PyObject *queues, PyObject *tp, PyObject *ts, PyObject *key,
-                     PyObject *value, PyObject *future, Py_ssize_t size)
+append_to_open_batch(PyObject *batches, PyObject *ts, PyObject *key, PyObject *value,
+                     PyObject *future, Py_ssize_t size)
 {
-    PyObject *q = PyDict_GetItemWithError(queues, tp);
-    if (q == NULL)
-        return PyErr_Occurred() ? -1 : 0;
-    PyObject *batches = PyObject_GetAttr(q, str_batches);
     if (batches == NULL)
-        return -1;
+        return 0;
     Py_ssize_t n = PyObject_Length(batches);
-    if (n <= 0) {
-        Py_DECREF(batches);
+    if (n <= 0)
         return n < 0 ? -1 : 0;
-    }
     PyObject *last = PySequence_GetItem(batches, n - 1);
-    Py_DECREF(batches);
     if (last == NULL)
         return -1;
     int rc = 0;
@@ -1120,30 +1298,19 @@ SendCore_send(SendCoreObject *self, PyObject *const *args, size_t nargsf, PyObje
     }
     pool->used += size;
 
-    PyObject *result = NULL, *tp = NULL, *ts = NULL, *part_obj = NULL;
+    PyObject *result = NULL, *tp = NULL, *q = NULL, *ts = NULL, *part_obj = NULL;
     RecordFutureObject *future = NULL;
     part_obj = PyLong_FromSsize_t(part);
     if (part_obj == NULL)
         goto release;
-    PyObject *topic_tps = PyDict_GetItemWithError(self->tps, topic);
-    if (topic_tps != NULL && PyDict_CheckExact(topic_tps)) {
-        tp = Py_XNewRef(PyDict_GetItemWithError(topic_tps, part_obj));
-    }
-    if (tp == NULL) {
-        if (PyErr_Occurred())
-            goto release;
-        PyObject *tp_args[2] = {topic, part_obj};
-        tp = PyObject_Vectorcall(self->make_tp, tp_args, 2, NULL);
-        if (tp == NULL)
-            goto release;
-    }
-    ts = ts_arg != Py_None ? Py_NewRef(ts_arg) : now_ms();
+    if (lookup_partition(self, topic, part, part_obj, &tp, &q) < 0)
+        goto release;
+    ts = ts_arg != Py_None ? Py_NewRef(ts_arg) : now_ms(self);
     future = rf_new(self->loop);
     if (ts == NULL || future == NULL)
         goto release;
     int started = 0;
-    int appended = append_to_open_batch(self->queues, tp, ts, key, value, (PyObject *)future,
-                                        size);
+    int appended = append_to_open_batch(q, ts, key, value, (PyObject *)future, size);
     if (appended < 0)
         goto release;
     if (appended == 0) {
@@ -1161,9 +1328,16 @@ SendCore_send(SendCoreObject *self, PyObject *const *args, size_t nargsf, PyObje
         if (started < 0)
             goto error; /* the record is in: its memory stays reserved */
     }
-    SendReadyObject *ready = PyObject_New(SendReadyObject, &SendReady_Type);
-    if (ready == NULL)
-        goto error;
+    SendReadyObject *ready = (SendReadyObject *)self->ready;
+    if (ready != NULL && Py_REFCNT(ready) == 1 && ready->value == NULL) {
+        Py_INCREF(ready); /* the last one was awaited and dropped: reuse it */
+    }
+    else {
+        ready = PyObject_New(SendReadyObject, &SendReady_Type);
+        if (ready == NULL)
+            goto error;
+        Py_XSETREF(self->ready, Py_NewRef((PyObject *)ready));
+    }
     ready->value = (PyObject *)future;
     future = NULL;
     ready->yield_first = started;
@@ -1187,6 +1361,7 @@ release:
 error:
     Py_XDECREF(part_obj);
     Py_XDECREF(tp);
+    Py_XDECREF(q);
     Py_XDECREF(ts);
     Py_XDECREF((PyObject *)future);
     return result;
