@@ -48,6 +48,7 @@ def make_send_core(
     place: Callable[..., int],
     sticky: dict[str, list[int]] | None,
     sticky_batch_size: int,
+    hash_keys: bool,
     append: Callable[..., bool],
     make_tp: Callable[[str, int], Any],
     max_request_size: int,
@@ -57,7 +58,8 @@ def make_send_core(
     """The native fast path over the producer's own state, or ``None`` without the extension.
 
     ``sticky`` is the built-in partitioner's table (``None`` for any other partitioner: then
-    ``place`` decides every record); the core shares these objects, it copies nothing.
+    ``place`` decides every record), ``hash_keys`` whether keys go by murmur2 as the built-in
+    partitioner places them; the core shares these objects, it copies nothing.
     """
     if _native is None:
         return None
@@ -73,6 +75,7 @@ def make_send_core(
         append=append,
         make_tp=make_tp,
         sticky_batch_size=sticky_batch_size,
+        hash_keys=hash_keys,
         max_request_size=max_request_size,
         record_overhead=record_overhead,
         header_slack=header_slack,

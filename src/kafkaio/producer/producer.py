@@ -241,6 +241,7 @@ class Producer:
             place=partitioner.place,
             sticky=partitioner.sticky_table if builtin else None,  # type: ignore[attr-defined]
             sticky_batch_size=partitioner.batch_size if builtin else 1,  # type: ignore[attr-defined]
+            hash_keys=builtin and not self._options.partitioner_ignore_keys,
             append=self._accumulator.append,
             make_tp=self._tp,
             max_request_size=self._max_request_size,

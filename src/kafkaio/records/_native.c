@@ -1203,6 +1203,8 @@ static PyMethodDef native_methods[] = {
      "RecordBatchBuilder.append_sized() plus the producer's bookkeeping; see v2.py."},
     {"append_tracked_many", (PyCFunction)(void (*)(void))append_tracked_many, METH_FASTCALL,
      "append_tracked() over a list of values; see v2.py."},
+    {"murmur2", (PyCFunction)native_murmur2, METH_O,
+     "The Java client's murmur2 of a key; see kafkaio.producer.partitioner.murmur2."},
     {"complete_entries", (PyCFunction)(void (*)(void))complete_entries, METH_FASTCALL,
      "Resolve a produced batch's records; see kafkaio.producer.accumulator."},
     {NULL, NULL, 0, NULL},

@@ -57,6 +57,7 @@ typedef struct {
     int state;
     char blocking;        /* _asyncio_future_blocking */
     char log_exception;   /* an exception nobody retrieved yet */
+    char was_tracked;     /* ever in the cyclic GC (which may have finalized it): not reused */
 } RecordFutureObject;
 
 static PyTypeObject RecordFuture_Type;
@@ -64,6 +65,7 @@ static PyTypeObject RecordFuture_Type;
 static inline void
 rf_track(RecordFutureObject *self)
 {
+    self->was_tracked = 1;
     if (!PyObject_GC_IsTracked((PyObject *)self))
         PyObject_GC_Track(self);
 }
@@ -98,6 +100,7 @@ rf_new(PyObject *loop)
     self->state = RF_PENDING;
     self->blocking = 0;
     self->log_exception = 0;
+    self->was_tracked = 0;
     /* Untracked: the loop never refers back to a pending future. */
     return self;
 }
@@ -173,7 +176,8 @@ RecordFuture_dealloc(RecordFutureObject *self)
         return; /* resurrected */
     PyObject_GC_UnTrack(self);
     RecordFuture_clear(self);
-    if (!finalized && Py_IS_TYPE(self, &RecordFuture_Type) && rf_freelist_len < RF_FREELIST_MAX)
+    if (!finalized && !self->was_tracked && Py_IS_TYPE(self, &RecordFuture_Type)
+        && rf_freelist_len < RF_FREELIST_MAX)
         rf_freelist[rf_freelist_len++] = self;
     else
         Py_TYPE(self)->tp_free((PyObject *)self);
@@ -928,6 +932,7 @@ typedef struct {
     PyObject *c_ms_obj;
     long long c_ms;
     PyObject *ready;
+    char hash_keys;         /* keys are placed by murmur2 (the built-in partitioner's rule) */
     char enabled;
 } SendCoreObject;
 
@@ -987,14 +992,16 @@ SendCore_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"slow_send", "loop", "topic_cache", "tps", "queues", "pool",
                              "place", "sticky", "append", "make_tp", "sticky_batch_size",
-                             "max_request_size", "record_overhead", "header_slack", NULL};
+                             "max_request_size", "record_overhead", "header_slack",
+                             "hash_keys", NULL};
     PyObject *o[10];
     Py_ssize_t sticky_batch_size, max_request_size, record_overhead, header_slack;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$OOO!O!O!OOOOOnnnn:SendCore", kwlist, &o[0],
+    int hash_keys;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$OOO!O!O!OOOOOnnnnp:SendCore", kwlist, &o[0],
                                      &o[1], &PyDict_Type, &o[2], &PyDict_Type, &o[3],
                                      &PyDict_Type, &o[4], &o[5], &o[6], &o[7], &o[8], &o[9],
                                      &sticky_batch_size, &max_request_size, &record_overhead,
-                                     &header_slack))
+                                     &header_slack, &hash_keys))
         return NULL;
     if (!PyObject_TypeCheck(o[5], &PoolCore_Type)) {
         PyErr_SetString(PyExc_TypeError, "SendCore(pool=...) must be a PoolCore");
@@ -1022,8 +1029,56 @@ SendCore_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
     }
     self->c_ms = -1;
+    self->hash_keys = (char)hash_keys;
     self->enabled = 1;
     return (PyObject *)self;
+}
+
+/* The Java client's murmur2 of a key, as kafkaio.producer.partitioner.murmur2 (the
+ * reference) computes it: 32-bit, seed 0x9747b28c, little-endian words. */
+static int32_t
+murmur2_hash(const unsigned char *data, Py_ssize_t length)
+{
+    const uint32_t m = 0x5bd1e995;
+    uint32_t h = 0x9747b28cu ^ (uint32_t)length;
+    Py_ssize_t n4 = length >> 2;
+    for (Py_ssize_t i = 0; i < n4; i++) {
+        const unsigned char *p = data + 4 * i;
+        uint32_t k = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16)
+                     | ((uint32_t)p[3] << 24);
+        k *= m;
+        k ^= k >> 24;
+        k *= m;
+        h = (h * m) ^ k;
+    }
+    Py_ssize_t base = n4 << 2;
+    switch (length & 3) {
+    case 3:
+        h ^= (uint32_t)data[base + 2] << 16;
+        /* fall through */
+    case 2:
+        h ^= (uint32_t)data[base + 1] << 8;
+        /* fall through */
+    case 1:
+        h ^= data[base];
+        h *= m;
+    }
+    h ^= h >> 13;
+    h *= m;
+    h ^= h >> 15;
+    return (int32_t)h;
+}
+
+/* murmur2(data) -> int: the reference's drop-in, for the property tests. */
+static PyObject *
+native_murmur2(PyObject *module, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    int32_t h = murmur2_hash(view.buf, view.len);
+    PyBuffer_Release(&view);
+    return PyLong_FromLong(h);
 }
 
 /* The record's partition without side effects, or -1 when the partitioner must decide
@@ -1271,6 +1326,12 @@ SendCore_send(SendCoreObject *self, PyObject *const *args, size_t nargsf, PyObje
         part = sticky_partition(self, topic, count, &sticky_state);
         if (part == -2)
             return NULL;
+    }
+    else if (part < 0 && self->hash_keys) {
+        /* BuiltInPartitioner.place for a key: murmur2, nothing counted. */
+        int32_t h = murmur2_hash((const unsigned char *)PyBytes_AS_STRING(key),
+                                 PyBytes_GET_SIZE(key));
+        part = (Py_ssize_t)((uint32_t)h & 0x7FFFFFFFu) % count;
     }
     if (part < 0) {
         PyObject *call_args[5] = {topic, key, PyTuple_GET_ITEM(info, 0), PyTuple_GET_ITEM(info, 1),
