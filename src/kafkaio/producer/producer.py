@@ -450,6 +450,12 @@ class Producer:
         non-bytes key/value without serializer, :class:`ValueError` for a partition out of
         range, :class:`~kafkaio.errors.ProducerClosedError` after :meth:`stop`, and
         :class:`~kafkaio.errors.KafkaTimeoutError` when ``max_block_ms`` passes.
+
+        With the native extension the future is a ``RecordFuture``: an asyncio future by
+        protocol (``await``, callbacks, ``gather``/``wait``/``wait_for``, ``asyncio.isfuture``)
+        that costs one small object per record; it is not an ``asyncio.Future`` instance.
+        Once started without serializers or a transaction, the common case of this method
+        runs in C (``kafkaio.producer.fast_send``), which calls this code for anything else.
         """
         if not self._usable:
             self._check_open()
