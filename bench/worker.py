@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import resource
 import sys
 import traceback
 from typing import Any
@@ -42,6 +43,8 @@ def main() -> int:
         _emit({"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
         return 1
     result["status"] = "ok"
+    # ru_maxrss is KiB on Linux: the whole process' peak, start-up included.
+    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     _emit(result)
     return 0
 

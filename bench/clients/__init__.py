@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import threading
 import time
@@ -45,10 +46,22 @@ class Unavailable(Exception):
     """The client (or the API a workload needs) is not installed or not implemented."""
 
 
+def current_rss_mib() -> float | None:
+    """This process' resident set size now (Linux ``/proc``), or None where unknown."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 class Window:
-    """Wall and CPU time (all threads of this process) over a measured phase."""
+    """Wall and CPU time (all threads of this process) over a measured phase, and the
+    resident memory when it started (the worker adds the process' peak at the end)."""
 
     def __init__(self) -> None:
+        self.rss_start_mib = current_rss_mib()
         self.wall0 = time.perf_counter()
         self.cpu0 = time.process_time()
         self.wall = 0.0
@@ -70,6 +83,7 @@ def throughput_result(records: int, nbytes: int, window: Window, **extra: Any) -
         "cpu_s": window.cpu,
         "records_per_s": records / wall,
         "mb_per_s": nbytes / wall / 1e6,
+        "rss_start_mib": window.rss_start_mib,
         **extra,
     }
 

@@ -240,5 +240,51 @@ def test_targets_are_reported_not_asserted() -> None:
     entry["id"] = "produce-100b-p1-acks1-none"
     entry["clients"] = ["kafkaio", "aiokafka", "confluent-kafka"]
     lines = targets_table([entry])
-    assert any("producer >= 2x aiokafka" in ln and "3.00\u00d7 | yes" in ln for ln in lines)
-    assert any("1.2x confluent-kafka" in ln and "0.75\u00d7 | no" in ln for ln in lines)
+    assert any("send() >= 2x aiokafka" in ln and "3.00\u00d7 | yes" in ln for ln in lines)
+    assert any(
+        "send() >= 1.2x confluent" in ln and "kafkaio 300 rec/s" in ln and "0.75\u00d7 | no" in ln
+        for ln in lines
+    )
+    # Workloads the run did not have are named, not dropped.
+    assert any("consume-10k-p1-acks1-none" in ln and "not in this run" in ln for ln in lines)
+    assert any(ln.startswith("| latency p99") and "not in this run" in ln for ln in lines)
+
+
+def test_latency_target_compares_p99_and_reports_every_percentile() -> None:
+    def run(client: str, p50: float, p99: float) -> dict[str, Any]:
+        return {
+            "client": client,
+            "round": 1,
+            "status": "ok",
+            "latency_ms": {"p50": p50, "p99": p99, "p99.9": p99 * 2},
+            "offered_per_s": 10_000.0,
+        }
+
+    entry = _entry("latency", [run("kafkaio", 4.0, 6.0), run("confluent-kafka", 4.5, 8.0)], [])
+    entry["id"] = "latency-100b-p1-acks1-none-r10000"
+    entry["kind"] = "latency"
+    entry["clients"] = ["kafkaio", "confluent-kafka"]
+    row = next(ln for ln in targets_table([entry]) if ln.startswith("| latency p99"))
+    assert "kafkaio 4.00 / 6.00 / 12.00 ms" in row and "confluent-kafka 4.50 / 8.00" in row
+    assert row.endswith("0.75\u00d7 | yes |")
+
+
+def test_peak_rss_is_reported_and_old_results_render_without_it() -> None:
+    def run(client: str, rss: float | None) -> dict[str, Any]:
+        r: dict[str, Any] = {"client": client, "round": 1, "status": "ok", "records_per_s": 10.0}
+        if rss is not None:
+            r["peak_rss_mib"] = rss
+            r["rss_start_mib"] = rss - 30
+        return r
+
+    entry = _entry(
+        "produce",
+        [run("kafkaio", 80.0), run("confluent-kafka", None)],
+        ["kafkaio", "confluent-kafka"],
+    )
+    sums = {s.client: s for s in summarize(entry, "confluent-kafka")}
+    assert sums["kafkaio"].peak_rss is not None and sums["kafkaio"].peak_rss.median == 80.0
+    assert sums["confluent-kafka"].peak_rss is None
+    text = render({"meta": {}, "workloads": [entry]})
+    assert "peak RSS MiB" in text
+    assert "| 80 (+30) |" in text
