@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -70,6 +71,46 @@ def _proc_cpu(pids: Sequence[int]) -> float:
     return total
 
 
+def _high_water_rss_mib(pid: int) -> float | None:
+    """The kernel's high-water mark of ``pid``'s resident set (VmHWM), or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+class _PeakRssWatch:
+    """Follows one child's VmHWM until it exits, for children that cannot report their own
+    peak (the JVM perf tools). RUSAGE_CHILDREN's ru_maxrss would not do: it is the largest
+    peak of every child reaped so far, not this run's. VmHWM only grows, so the last sample
+    misses at most the growth of the final interval."""
+
+    def __init__(self, pid: int, interval_s: float = 0.1) -> None:
+        self.pid = pid
+        self.interval_s = interval_s
+        self.peak_mib: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="bench-rss", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while True:
+            mib = _high_water_rss_mib(self.pid)
+            if mib is not None:
+                self.peak_mib = mib if self.peak_mib is None else max(self.peak_mib, mib)
+            if self._stop.wait(self.interval_s):
+                return
+
+    def stop(self) -> float | None:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_mib
+
+
 @dataclass
 class ProcessOutcome:
     returncode: int | None
@@ -78,15 +119,23 @@ class ProcessOutcome:
     stderr: str
     wall_s: float
     cpu_s: float
+    peak_rss_mib: float | None = None
+    """The child's peak resident set, MiB, when ``run_process`` was asked to watch it."""
 
 
 def run_process(
-    cmd: Sequence[str], stdin: str, env: dict[str, str], timeout: float, cwd: Path
+    cmd: Sequence[str],
+    stdin: str,
+    env: dict[str, str],
+    timeout: float,
+    cwd: Path,
+    watch_rss: bool = False,
 ) -> ProcessOutcome:
     """Run ``cmd`` in its own session; kill the whole group at ``timeout``.
 
     CPU time is the child's (and its reaped children's) user+system time, taken from this
-    process' RUSAGE_CHILDREN, so runs must not overlap.
+    process' RUSAGE_CHILDREN, so runs must not overlap. ``watch_rss`` samples the child's
+    peak resident set from /proc while it runs (the child itself, not its own children).
     """
     cpu0 = _children_cpu()
     wall0 = time.perf_counter()
@@ -100,6 +149,7 @@ def run_process(
         cwd=cwd,
         start_new_session=True,
     )
+    watch = _PeakRssWatch(proc.pid) if watch_rss else None
     returncode: int | None
     try:
         out, err = proc.communicate(stdin, timeout=timeout)
@@ -114,8 +164,15 @@ def run_process(
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         raise
+    finally:
+        peak = watch.stop() if watch is not None else None
     return ProcessOutcome(
-        returncode, out or "", err or "", time.perf_counter() - wall0, _children_cpu() - cpu0
+        returncode,
+        out or "",
+        err or "",
+        time.perf_counter() - wall0,
+        _children_cpu() - cpu0,
+        peak,
     )
 
 
@@ -211,7 +268,15 @@ class Suite:
                 return {**base, "status": "missing", "error": self.java_error}
         else:
             cmd = [str(self.benv.python), "-m", "bench.worker"]
-        outcome = run_process(cmd, spec.to_json(), self.worker_env, timeout, bench_env.REPO)
+        # A Python worker measures its own peak (bench.worker); the JVM is watched from here.
+        outcome = run_process(
+            cmd,
+            spec.to_json(),
+            self.worker_env,
+            timeout,
+            bench_env.REPO,
+            watch_rss=client == "java",
+        )
         record: dict[str, Any] = {
             **base,
             "process_wall_s": outcome.wall_s,
@@ -233,6 +298,7 @@ class Suite:
             # (process_cpu_s) is known.
             figures["cpu_s"] = None
             figures["version"] = self.cluster.version
+            figures["peak_rss_mib"] = outcome.peak_rss_mib
             return {**record, **figures, "status": "ok"}
         result = _worker_result(outcome.stdout)
         if result is None:

@@ -173,6 +173,7 @@ class LatencyCollector:
             "wall_s": window.wall,
             "cpu_s": window.cpu,
             "latency_ms": percentiles(self.samples),
+            "rss_start_mib": window.rss_start_mib,
         }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bench import env as bench_env
-from bench.clients import ConsumeMeter, LatencyCollector, java
+from bench.clients import ConsumeMeter, LatencyCollector, Window, java, throughput_result
 from bench.payload import (
     LATENCY_HEADER,
     PROBE_SEQ,
@@ -22,7 +22,7 @@ from bench.payload import (
     percentiles,
     values,
 )
-from bench.report import render, summarize, targets_table
+from bench.report import EARLIER_TARGETS, TARGETS, render, summarize, targets_table
 from bench.runner import _worker_result, run_process
 from bench.worker import EXIT_UNAVAILABLE, MARKER
 from bench.workloads import MATRICES, RunSpec, Workload
@@ -246,7 +246,7 @@ def test_targets_are_reported_not_asserted() -> None:
         for ln in lines
     )
     # Workloads the run did not have are named, not dropped.
-    assert any("consume-10k-p1-acks1-none" in ln and "not in this run" in ln for ln in lines)
+    assert any("| 10 KiB, 1 partition, none |" in ln and "not in this run" in ln for ln in lines)
     assert any(ln.startswith("| latency p99") and "not in this run" in ln for ln in lines)
 
 
@@ -288,3 +288,150 @@ def test_peak_rss_is_reported_and_old_results_render_without_it() -> None:
     text = render({"meta": {}, "workloads": [entry]})
     assert "peak RSS MiB" in text
     assert "| 80 (+30) |" in text
+    # The run without the fields (an older latest.json) gets a dash in that column.
+    row = next(ln for ln in text.splitlines() if ln.startswith("| x | confluent-kafka |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[7] == "\u2013"
+
+
+def _rate_run(client: str, rate: float, round_no: int = 1) -> dict[str, Any]:
+    return {"client": client, "round": round_no, "status": "ok", "records_per_s": rate}
+
+
+def _targets_entry(wid: str, kind: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    clients = list(dict.fromkeys(r["client"] for r in runs))
+    return {"id": wid, "label": wid, "kind": kind, "clients": clients, "runs": runs}
+
+
+def test_targets_table_has_issue_12_rows_and_names_missing_workloads() -> None:
+    entries = [
+        _targets_entry(
+            "produce-100b-p1-acks1-none",
+            "produce",
+            [_rate_run("kafkaio", 1_300_000.0), _rate_run("confluent-kafka", 1_000_000.0)],
+        ),
+        _targets_entry(
+            "produce-1k-p1-acks1-none",
+            "produce",
+            [_rate_run("kafkaio", 110_000.0), _rate_run("confluent-kafka", 100_000.0)],
+        ),
+        _targets_entry(
+            "consume-100b-p1-acks1-none",
+            "consume",
+            [_rate_run("kafkaio", 1_000_000.0), _rate_run("confluent-kafka", 1_000_000.0)],
+        ),
+        # confluent-kafka failed here: nothing to compare with.
+        _targets_entry(
+            "consume-1k-p1-acks1-none",
+            "consume",
+            [
+                _rate_run("kafkaio", 500_000.0),
+                {"client": "confluent-kafka", "round": 1, "status": "failed", "error": "boom"},
+            ],
+        ),
+    ]
+    table = targets_table(entries)
+    # Issue 12's rows first, the earlier targets last.
+    assert [ln.split("|")[1].strip() for ln in table[2:]] == [
+        "send() >= 1.2x confluent",
+        "send() >= 1.2x confluent",
+        "consume >= 1.2x confluent",
+        "consume >= 1.2x confluent",
+        "consume stays ahead",
+        "latency p99 <= confluent (p50 / p99 / p99.9)",
+        "send_batch() >= 1.2x confluent",
+        "send() >= 2x aiokafka",
+    ]
+    rows: dict[str, list[list[str]]] = {}
+    for ln in table[2:]:
+        cells = [c.strip() for c in ln.strip("|").split("|")]
+        assert len(cells) == 6, ln
+        rows.setdefault(cells[1], []).append(cells)
+
+    (send_100,) = [c for c in rows["produce-100b-p1-acks1-none"] if c[2].startswith("kafkaio ")]
+    assert send_100 == [
+        "send() >= 1.2x confluent",
+        "produce-100b-p1-acks1-none",
+        "kafkaio 1,300k rec/s",
+        "confluent-kafka 1,000k rec/s",
+        "1.30\u00d7",
+        "yes",
+    ]
+    (send_1k,) = rows["produce-1k-p1-acks1-none"]
+    assert send_1k[4:] == ["1.10\u00d7", "no"]
+    # 100 B consume only has to stay ahead: an equal rate meets it.
+    (consume_100,) = rows["consume-100b-p1-acks1-none"]
+    assert consume_100[0] == "consume stays ahead" and consume_100[4:] == ["1.00\u00d7", "yes"]
+    (consume_1k,) = rows["consume-1k-p1-acks1-none"]
+    assert consume_1k[5] == "not measured"
+    # The quick matrix has no 10 KiB workload and this run no latency one.
+    (consume_10k,) = rows["10 KiB, 1 partition, none"]
+    assert consume_10k[0] == "consume >= 1.2x confluent" and consume_10k[5] == "not in this run"
+    (latency,) = rows["latency"]
+    assert latency[5] == "not in this run"
+
+
+def test_target_workloads_are_in_the_matrices() -> None:
+    quick = {w.id for w in MATRICES["quick"]()}
+    full = {w.id for w in MATRICES["full"]()}
+    wanted = {t.workload.id for t in TARGETS + EARLIER_TARGETS}
+    assert wanted <= full
+    assert wanted - quick == {"consume-10k-p1-acks1-none"}
+    assert any(w.kind == "latency" for w in MATRICES["quick"]())
+
+
+def test_latency_target_not_met_when_p99_is_above_confluent() -> None:
+    def run(client: str, p99: float) -> dict[str, Any]:
+        lat = {"p50": 1.0, "p99": p99, "p99.9": p99 * 2}
+        return {"client": client, "round": 1, "status": "ok", "latency_ms": lat}
+
+    entry = _targets_entry(
+        "latency-100b-p1-acks1-none-r10000",
+        "latency",
+        [run("kafkaio", 9.0), run("confluent-kafka", 7.5)],
+    )
+    (row,) = [ln for ln in targets_table([entry]) if ln.startswith("| latency p99")]
+    assert row.endswith("| 1.20\u00d7 | no |")
+
+
+def test_rss_growth_is_the_median_of_each_rounds_growth_and_java_has_no_start() -> None:
+    def run(client: str, round_no: int, peak: float, start: float | None) -> dict[str, Any]:
+        r = _rate_run(client, 10.0, round_no) | {"peak_rss_mib": peak}
+        if start is not None:
+            r["rss_start_mib"] = start
+        return r
+
+    entry = _entry(
+        "produce",
+        [
+            run("kafkaio", 1, 100.0, 90.0),
+            run("kafkaio", 2, 120.0, 60.0),
+            run("kafkaio", 3, 110.0, 90.0),
+            run("java", 1, 300.4, None),
+        ],
+        ["kafkaio", "java"],
+    )
+    sums = {s.client: s for s in summarize(entry, "confluent-kafka")}
+    assert sums["kafkaio"].rss_growth is not None and sums["kafkaio"].rss_growth.median == 20.0
+    text = render({"meta": {}, "workloads": [entry]})
+    assert "| 110 (+20) |" in text
+    assert "| 300 |" in text
+
+
+def test_window_results_carry_the_rss_at_the_window_start() -> None:
+    window = Window().stop()
+    assert throughput_result(1, 1, window)["rss_start_mib"] == window.rss_start_mib
+    assert LatencyCollector().result(0, 1.0, window)["rss_start_mib"] == window.rss_start_mib
+    if Path("/proc/self/statm").exists():
+        assert window.rss_start_mib is not None and window.rss_start_mib > 1
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_run_process_watches_a_childs_peak_rss_when_asked() -> None:
+    # The child touches 64 MiB, frees it and lingers: the high-water mark keeps the peak.
+    code = "import time; b = bytearray(64 << 20); del b; time.sleep(0.5)"
+    outcome = run_process([sys.executable, "-c", code], "", {}, 30.0, REPO, watch_rss=True)
+    assert outcome.returncode == 0
+    assert outcome.peak_rss_mib is not None and outcome.peak_rss_mib >= 60
+    plain = run_process([sys.executable, "-c", "pass"], "", {}, 30.0, REPO)
+    assert plain.peak_rss_mib is None
